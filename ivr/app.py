@@ -1,0 +1,41 @@
+"""The Flask application factory."""
+from __future__ import annotations
+
+import importlib
+import os
+
+from flask import Flask
+
+from ivr.config import load_config
+
+# Blueprint modules: each defines ``bp`` and may define ``init_app(app)``.
+_BLUEPRINT_MODULES = [
+    "ivr.web.voice",
+]
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the hotline app. ``config`` overrides defaults and IVR_* env vars (tests pass it)."""
+    app = Flask(__name__, instance_relative_config=True)
+    load_config(app, config)
+    os.makedirs(app.instance_path, exist_ok=True)
+
+    from ivr.logs import setup_logging
+
+    setup_logging(app)
+
+    from ivr.db import Database
+    from ivr.hotline import Hotline
+
+    db = Database(app.config["DATABASE_URL"])
+    db.create_all()
+    app.extensions["ivr_db"] = db
+    # Loads and validates menus.toml and the prompts; raises MenuFileError listing every problem.
+    app.extensions["ivr_hotline"] = Hotline.from_config(app.config, db)
+
+    for name in _BLUEPRINT_MODULES:
+        module = importlib.import_module(name)
+        if hasattr(module, "init_app"):
+            module.init_app(app)
+        app.register_blueprint(module.bp)
+    return app

@@ -1,0 +1,21 @@
+"""The ``ivr`` command line. Each area keeps its commands in its own module (listed below)."""
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# Modules that define ``commands``: a list of click commands/groups added to ``ivr``.
+_COMMAND_MODULES = [
+    "ivr.cli_core",
+]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+def main() -> None:
+    """12333 hotline IVR simulator."""
+
+
+for _name in _COMMAND_MODULES:
+    for _cmd in importlib.import_module(_name).commands:
+        main.add_command(_cmd)

@@ -1,0 +1,56 @@
+"""Configuration: defaults, then IVR_* environment variables, then an explicit mapping.
+
+Values from the environment are parsed as JSON where they look like JSON (Flask's
+``from_prefixed_env``), so ``IVR_LOCK_HOURS=12`` is an int and ``IVR_TRUST_PROXY=true`` a bool.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, object] = {
+    "SECRET_KEY": "dev-only-not-secret",
+    # None means: SQLite file ivr.sqlite3 in the instance folder.
+    "DATABASE_URL": None,
+    "MENUS_FILE": str(PROJECT_ROOT / "menus.toml"),
+    "PROMPTS_DIR": str(PROJECT_ROOT / "prompts"),
+    # None means: <instance>/audio
+    "AUDIO_DIR": None,
+    # say | play | auto: how prompts reach the caller (see ivr.web.twiml).
+    "VOICE_MODE": "auto",
+    # Twilio <Say> voices per language; Twilio's basic man/woman voices speak no Mandarin.
+    "SAY_VOICES": {"zh-CN": "Polly.Zhiyu", "en-US": "Polly.Joanna"},
+    # Base URL Twilio reaches us at (e.g. https://abc.ngrok.app); used for absolute URLs and signatures.
+    "PUBLIC_URL": None,
+    "TRUST_PROXY": False,
+    "LOG_FORMAT": "text",
+    "ADMIN_TOKEN": None,
+    # Accounts: lockout after wrong passwords, initial password policy (id_last6 or a fixed value).
+    "LOCK_HOURS": 24,
+    "MAX_PASSWORD_ATTEMPTS": 3,
+    "INITIAL_PASSWORD": "id_last6",
+    # ISO date-time that stands in for "now" (demos and tests of business hours).
+    "NOW": None,
+    "TWILIO_AUTH_TOKEN": None,
+    "TWILIO_ACCOUNT_SID": None,
+}
+
+
+def load_config(app, overrides: dict | None) -> None:
+    """Fill ``app.config``: defaults < IVR_* env vars < overrides."""
+    app.config.from_mapping(DEFAULTS)
+    app.config.from_prefixed_env("IVR")
+    for name in ("TWILIO_AUTH_TOKEN", "TWILIO_ACCOUNT_SID"):
+        if os.environ.get(name):
+            app.config[name] = os.environ[name]
+    if overrides:
+        app.config.from_mapping(overrides)
+    if not app.config["DATABASE_URL"]:
+        app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "ivr.sqlite3")
+    if not app.config["AUDIO_DIR"]:
+        app.config["AUDIO_DIR"] = os.path.join(app.instance_path, "audio")
+    mode = app.config["VOICE_MODE"]
+    if mode not in ("say", "play", "auto"):
+        raise ValueError(f"IVR_VOICE_MODE must be say, play or auto, not {mode!r}")
