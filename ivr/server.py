@@ -1,0 +1,25 @@
+"""Serving with gunicorn (real traffic); the Flask dev server is only for ``ivr serve --dev``."""
+from __future__ import annotations
+
+from gunicorn.app.base import BaseApplication
+
+
+class _Gunicorn(BaseApplication):
+    def __init__(self, app, options: dict):
+        self.application = app
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+
+    def load(self):
+        return self.application
+
+
+def run_gunicorn(app, host: str, port: int, workers: int) -> None:
+    # The app is built before forking, then each worker opens its own database connections.
+    app.extensions["ivr_db"].dispose()
+    _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "worker_class": "sync",
+                    "accesslog": None, "timeout": 30, "graceful_timeout": 5}).run()

@@ -1,0 +1,1 @@
+"""The web layer: Flask blueprints that turn engine replies into TwiML, plus audio and pages."""

@@ -1,0 +1,231 @@
+"""Twilio voice webhooks. Each one loads the call's state, asks the engine, saves, renders TwiML.
+
+No webhook answers with a 5xx: whatever fails, the caller hears an apology in their language and
+the call ends; the log line carries the CallSid and the reason.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from functools import wraps
+from urllib.parse import urljoin
+
+from flask import Blueprint, Response, current_app, request, url_for
+
+from ivr.calls import parse_now, valid_sid
+from ivr.engine import CallEnv, Reply
+from ivr.logs import log_webhook
+from ivr.web.twiml import Renderer
+
+bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+
+def _hotline():
+    return current_app.extensions["ivr_hotline"]
+
+
+def _absolute(path: str) -> str:
+    base = current_app.config.get("PUBLIC_URL")
+    return urljoin(base.rstrip("/") + "/", path.lstrip("/")) if base else path
+
+
+def _audio_url(speak, render: bool) -> str | None:
+    library = current_app.extensions.get("ivr_audio")
+    if library is None:
+        return None
+    path = library.audio_path(speak.language, speak.prompt, speak.text, dynamic=speak.dynamic, render=render)
+    return _absolute(path) if path else None
+
+
+def renderer(mode: str | None = None) -> Renderer:
+    cfg = current_app.config
+    return Renderer(url=lambda endpoint: _absolute(url_for(endpoint)), voices=cfg["SAY_VOICES"],
+                    mode=mode or cfg["VOICE_MODE"], audio=_audio_url)
+
+
+def twiml(xml: str) -> Response:
+    return Response(xml, status=200, mimetype="text/xml")
+
+
+def call_env() -> CallEnv:
+    from ivr.readout import hours_text
+
+    return CallEnv(now=parse_now(current_app.config.get("NOW")), services=_hotline().services,
+                   caller=request.values.get("From"), hours_text=hours_text)
+
+
+def webhook(handler):
+    """Wrap a handler(session, state, form) -> (reply, state) in load/save, logging and apology."""
+
+    @wraps(handler)
+    def view():
+        started = time.perf_counter()
+        hotline = _hotline()
+        form = request.values
+        sid = form.get("CallSid", "")
+        state = None
+        try:
+            if not valid_sid(sid):
+                raise ValueError("missing or malformed CallSid")
+            with hotline.transaction() as session:
+                state = hotline.calls.load(session, sid)
+                reply, state = handler(session, state, form)
+                hotline.calls.save(session, state, caller=form.get("From"))
+            xml = renderer().render(reply)
+            log_webhook(logging.INFO, "webhook", call=sid, route=request.path, menu=reply.menu,
+                        outcome=reply.outcome, ms=round((time.perf_counter() - started) * 1000, 1))
+            return twiml(xml)
+        except Exception as exc:
+            log_webhook(logging.ERROR, "webhook failed", call=sid[:64] or "-", route=request.path,
+                        error=f"{type(exc).__name__}: {exc}"[:300],
+                        ms=round((time.perf_counter() - started) * 1000, 1))
+            current_app.logger.debug("webhook failure", exc_info=True)
+            return twiml(renderer("say").render(_apology(hotline, sid, state)))
+
+    return view
+
+
+def _apology(hotline, sid: str, state) -> Reply:
+    language = state.language if state else None
+    if language is None and valid_sid(sid):
+        try:
+            with hotline.transaction() as session:
+                known = hotline.calls.load(session, sid)
+                language = known.language if known else None
+                if known:
+                    hotline.calls.record_error(session, sid, "webhook")
+        except Exception:   # the database may be what failed
+            language = None
+    return hotline.engine.apology(language or hotline.engine.model.default_language)
+
+
+def _known_or_top(state, sid: str):
+    """A webhook for a call we do not know starts that caller at the main menu."""
+    if state is not None:
+        return state, None
+    engine = _hotline().engine
+    state = engine.new_call(sid, at_top=True)
+    return state, engine.start(state, call_env())
+
+
+@bp.route("", methods=["POST", "GET"], endpoint="incoming")
+@webhook
+def incoming(session, state, form):
+    engine = _hotline().engine
+    state = engine.new_call(form["CallSid"])
+    return engine.start(state, call_env()), state
+
+
+@bp.route("/input", methods=["POST", "GET"], endpoint="input")
+@webhook
+def gathered(session, state, form):
+    state, reply = _known_or_top(state, form["CallSid"])
+    if reply is None:
+        reply = _hotline().engine.on_digits(state, form.get("Digits", ""), call_env())
+    return reply, state
+
+
+@bp.route("/timeout", methods=["POST", "GET"], endpoint="timeout")
+@webhook
+def timed_out(session, state, form):
+    state, reply = _known_or_top(state, form["CallSid"])
+    if reply is None:
+        reply = _hotline().engine.on_timeout(state, call_env())
+    return reply, state
+
+
+@bp.route("/dial-status", methods=["POST", "GET"], endpoint="dial_status")
+@webhook
+def dial_status(session, state, form):
+    state, reply = _known_or_top(state, form["CallSid"])
+    if reply is None:
+        status = form.get("DialCallStatus") or form.get("QueueResult") or "failed"
+        reply = _hotline().engine.on_dial_result(state, status, call_env())
+    return reply, state
+
+
+@bp.route("/recorded", methods=["POST", "GET"], endpoint="recorded")
+@webhook
+def recorded(session, state, form):
+    state, reply = _known_or_top(state, form["CallSid"])
+    if reply is None:
+        try:
+            duration = max(int(form.get("RecordingDuration", "0")), 0)
+        except ValueError:
+            duration = 0
+        url = form.get("RecordingUrl", "")
+        if duration > 0 and url:
+            _hotline().calls.add_voicemail(session, state.call_sid, url, duration)
+        reply = _hotline().engine.on_recording(state, duration if url else 0, call_env())
+    return reply, state
+
+
+@bp.route("/hold", methods=["POST", "GET"], endpoint="hold")
+def hold():
+    """Twilio's waitUrl for callers in the agent queue: a hold message, then a pause (it loops)."""
+    hotline = _hotline()
+    language = hotline.engine.model.default_language
+    try:
+        sid = request.values.get("CallSid", "")
+        if valid_sid(sid):
+            with hotline.transaction() as session:
+                state = hotline.calls.load(session, sid)
+                language = state.language if state else language
+        r = renderer()
+        from twilio.twiml.voice_response import VoiceResponse
+
+        response = VoiceResponse()
+        for s in hotline.engine.hold(language):
+            r.speak(response, s)
+        response.pause(length=15)
+        return twiml(str(response))
+    except Exception as exc:
+        log_webhook(logging.ERROR, "hold failed", error=f"{type(exc).__name__}: {exc}"[:300])
+        from twilio.twiml.voice_response import VoiceResponse
+
+        response = VoiceResponse()
+        response.pause(length=15)
+        return twiml(str(response))
+
+
+@bp.route("/status", methods=["POST", "GET"], endpoint="status")
+def status_callback():
+    """Twilio's status callback: completes the call record with its duration."""
+    hotline = _hotline()
+    sid = request.values.get("CallSid", "")
+    try:
+        duration = int(request.values.get("CallDuration", ""))
+    except ValueError:
+        duration = None
+    try:
+        if valid_sid(sid):
+            with hotline.transaction() as session:
+                hotline.calls.complete(session, sid, duration, request.values.get("CallStatus"))
+    except Exception as exc:
+        log_webhook(logging.ERROR, "status callback failed", call=sid[:64],
+                    error=f"{type(exc).__name__}: {exc}"[:300])
+    from twilio.twiml.voice_response import VoiceResponse
+
+    return twiml(str(VoiceResponse()))
+
+
+@bp.route("/fallback", methods=["POST", "GET"], endpoint="fallback")
+def fallback():
+    """Twilio's fallback URL: the primary webhook failed; apologise and note the error code."""
+    hotline = _hotline()
+    sid = request.values.get("CallSid", "")
+    code = request.values.get("ErrorCode", "unknown")[:16]
+    language = None
+    try:
+        if valid_sid(sid):
+            with hotline.transaction() as session:
+                state = hotline.calls.load(session, sid)
+                language = state.language if state else None
+                hotline.calls.record_error(session, sid, code)
+    except Exception as exc:
+        log_webhook(logging.ERROR, "fallback could not record", call=sid[:64],
+                    error=f"{type(exc).__name__}: {exc}"[:300])
+    log_webhook(logging.WARNING, "fallback", call=sid[:64] or "-", error_code=code,
+                error_url=request.values.get("ErrorUrl", "")[:200])
+    reply = hotline.engine.apology(language or hotline.engine.model.default_language)
+    return twiml(renderer("say").render(reply))
