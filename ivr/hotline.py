@@ -10,6 +10,7 @@ from ivr.calls import CallStore
 from ivr.engine import Engine, MenuFile
 from ivr.engine.check import check_menu_file
 from ivr.engine.loader import MenuFileError, read_menu_file
+from ivr.engine.model import q
 from ivr.prompts import Catalogue, PromptError
 
 
@@ -30,11 +31,11 @@ def load_menus(path: str | Path, catalogue: Catalogue) -> tuple[MenuFile, list[s
     name = Path(path).name
     for flow_id in model.flows:
         if flow_id not in flows:
-            errors.append(f"{name}: flow {flow_id!r}: no Python handler (known: {', '.join(sorted(flows))})")
+            errors.append(f"{name}: flow {q(flow_id)}: no Python handler (known: {', '.join(sorted(flows))})")
         else:
             missing = set(getattr(flows[flow_id], "entries", ())) - set(model.flows[flow_id].entries)
             for entry in sorted(missing):
-                errors.append(f"{name}: flow {flow_id!r}: missing entry {entry!r}")
+                errors.append(f"{name}: flow {q(flow_id)}: missing entry {q(entry)}")
     if problems or errors:
         raise MenuFileError(problems + errors, warnings)
     return model, warnings

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections import deque
 from pathlib import Path
 
-from ivr.engine.model import Action, MenuFile
+from ivr.engine.model import Action, MenuFile, q
 
 MAX_OPTIONS = 5
 MAX_DEPTH = 3
@@ -28,57 +28,57 @@ def check_menu_file(model: MenuFile, catalogue, ops: set[str]) -> tuple[list[str
             return
         for lang in model.languages:
             if not catalogue.has(prompt_id, lang):
-                err(where, f"prompt {prompt_id!r} has no {lang} text in {lang}.toml")
+                err(where, f"prompt {q(prompt_id)} has no {lang} text in {lang}.toml")
 
     def action(where: str, a: Action) -> None:
         if a.kind == "submenu" and a.menu not in model.menus:
-            err(where, f"unknown menu {a.menu!r}")
+            err(where, f"unknown menu {q(a.menu)}")
         if a.kind == "run":
             if a.op not in ops:
-                err(where, f"unknown operation {a.op!r} (known: {', '.join(sorted(ops))})")
+                err(where, f"unknown operation {q(a.op)} (known: {', '.join(sorted(ops))})")
             if a.menu and a.menu not in model.menus:
-                err(where, f"unknown menu {a.menu!r}")
+                err(where, f"unknown menu {q(a.menu)}")
         if a.kind == "language":
             if a.lang not in model.languages:
-                err(where, f"unknown language {a.lang!r}")
+                err(where, f"unknown language {q(a.lang)}")
             if a.then not in model.menus:
-                err(where, f"unknown menu {a.then!r}")
+                err(where, f"unknown menu {q(a.then)}")
         if a.kind == "collect" and a.flow not in model.flows:
-            err(where, f"unknown flow {a.flow!r}")
+            err(where, f"unknown flow {q(a.flow)}")
         prompt(where, a.prompt)
 
     for label, menu_id in (("start", model.start), ("top", model.top)):
         if menu_id and menu_id not in model.menus:
-            err("[settings]", f"{label}: unknown menu {menu_id!r}")
+            err("[settings]", f"{label}: unknown menu {q(menu_id)}")
     for label in ("goodbye_prompt", "error_prompt", "loop_prompt", "attempts_prompt"):
         prompt("[settings]", getattr(model, label))
     for key, a in model.global_keys.items():
-        action(f"global key {key!r}", a)
+        action(f"global key {q(key)}", a)
 
     agent = model.agent
     if agent.voicemail_menu not in model.menus:
-        err("[agent]", f"voicemail_menu: unknown menu {agent.voicemail_menu!r}")
+        err("[agent]", f"voicemail_menu: unknown menu {q(agent.voicemail_menu)}")
     for label in ("connecting_prompt", "closed_prompt", "hold_prompt", "unavailable_prompt",
                   "record_prompt", "recorded_prompt"):
         prompt("[agent]", getattr(agent, label))
 
     for flow in model.flows.values():
-        fwhere = f"flow {flow.id!r}"
+        fwhere = f"flow {q(flow.id)}"
         action(f"{fwhere}, on_max_attempts", flow.on_max_attempts)
         if flow.on_success:
             action(f"{fwhere}, on_success", flow.on_success)
         for entry in flow.entries.values():
-            prompt(f"{fwhere}, entry {entry.id!r}", entry.prompt)
+            prompt(f"{fwhere}, entry {q(entry.id)}", entry.prompt)
 
     for menu in model.menus.values():
-        where = f"menu {menu.id!r}"
+        where = f"menu {q(menu.id)}"
         for label in ("prompt", "short_prompt", "invalid_prompt", "timeout_prompt", "intro"):
             prompt(where, getattr(menu, label))
         for key, a in menu.options.items():
-            kwhere = f"{where}, option {key!r}"
+            kwhere = f"{where}, option {q(key)}"
             action(kwhere, a)
             if not _mentions(catalogue, model, menu, key):
-                err(kwhere, f"key {key} is not mentioned in prompt {menu.prompt!r}")
+                err(kwhere, f"key {key} is not mentioned in prompt {q(menu.prompt)}")
         action(f"{where}, on_max_failures", menu.on_max_failures)
         action(f"{where}, on_max_timeouts", menu.on_max_timeouts)
         if len(menu.options) > MAX_OPTIONS:
@@ -87,10 +87,10 @@ def check_menu_file(model: MenuFile, catalogue, ops: set[str]) -> tuple[list[str
     reach, depth = _reachable(model)
     for menu_id in model.menus:
         if menu_id not in reach:
-            err(f"menu {menu_id!r}", "unreachable: no key, action or setting leads to it")
+            err(f"menu {q(menu_id)}", "unreachable: no key, action or setting leads to it")
     for menu_id, d in depth.items():
         if d > MAX_DEPTH:
-            warnings.append(f"{name}: menu {menu_id!r}: {d} levels below the main menu (more than {MAX_DEPTH})")
+            warnings.append(f"{name}: menu {q(menu_id)}: {d} levels below the main menu (more than {MAX_DEPTH})")
     return errors, warnings
 
 

@@ -10,7 +10,7 @@ import re
 import tomllib
 from pathlib import Path
 
-from ivr.engine.model import ACTION_KINDS, KEYS, Action, Agent, Entry, Flow, Hours, Menu, MenuFile
+from ivr.engine.model import ACTION_KINDS, KEYS, Action, Agent, Entry, Flow, Hours, Menu, MenuFile, q
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _ACTION_FIELDS = {
@@ -47,36 +47,36 @@ class _Reader:
     def get(self, table: dict, key: str, kind: type | tuple, where: str, default=None, required=False):
         if key not in table:
             if required:
-                self.problem(where, f"missing {key!r}")
+                self.problem(where, f"missing {q(key)}")
             return default
         value = table[key]
         if kind is int and isinstance(value, bool) or not isinstance(value, kind):
             names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-            self.problem(where, f"{key!r} must be {names}, not {value!r}")
+            self.problem(where, f"{q(key)} must be {names}, not {q(value)}")
             return default
         return value
 
     def positive(self, table: dict, key: str, where: str, default: int, maximum: int = 3600) -> int:
         value = self.get(table, key, int, where, default)
         if not 1 <= value <= maximum:
-            self.problem(where, f"{key!r} must be between 1 and {maximum}, not {value}")
+            self.problem(where, f"{q(key)} must be between 1 and {maximum}, not {value}")
             return default
         return value
 
     def unknown_fields(self, table: dict, allowed: set[str], where: str) -> None:
         for key in sorted(set(table) - allowed):
-            self.problem(where, f"unknown field {key!r} (allowed: {', '.join(sorted(allowed))})")
+            self.problem(where, f"unknown field {q(key)} (allowed: {', '.join(sorted(allowed))})")
 
     def action(self, raw, where: str) -> Action | None:
         if isinstance(raw, str):
             raw = {"action": raw}
         if not isinstance(raw, dict):
-            self.problem(where, f"an action must be a table like {{ action = \"back\" }}, not {raw!r}")
+            self.problem(where, f"an action must be a table like {{ action = \"back\" }}, not {q(raw)}")
             return None
         kind = raw.get("action")
         if kind not in ACTION_KINDS:
             known = ", ".join(ACTION_KINDS)
-            self.problem(where, f"unknown action {kind!r} (known: {known})")
+            self.problem(where, f"unknown action {q(kind)} (known: {known})")
             return None
         required = _ACTION_FIELDS[kind]
         allowed = {"action"} | required | _OPTIONAL_FIELDS.get(kind, set())
@@ -84,7 +84,7 @@ class _Reader:
         ok = True
         for name in sorted(required):
             if not isinstance(raw.get(name), str) or not raw.get(name):
-                self.problem(where, f"action {kind!r} needs {name} = \"...\"")
+                self.problem(where, f"action {q(kind)} needs {name} = \"...\"")
                 ok = False
         if not ok:
             return None
@@ -131,7 +131,7 @@ def read_menu_file(path: str | Path) -> tuple[MenuFile | None, list[str]]:
 
     global_keys = {}
     for key, raw in r.get(data, "global_keys", dict, "[global_keys]", {}).items():
-        where = f"global key {key!r}"
+        where = f"global key {q(key)}"
         if key not in KEYS or len(key) != 1:
             r.problem(where, f"a key must be one of {' '.join(KEYS)}")
             continue
@@ -168,12 +168,12 @@ def read_menu_file(path: str | Path) -> tuple[MenuFile | None, list[str]]:
                                 "goodbye_prompt", "error_prompt", "loop_prompt", "attempts_prompt"},
                     "[settings]")
     if model.default_language not in languages:
-        r.problem("[settings]", f"default_language {model.default_language!r} is not in languages")
+        r.problem("[settings]", f"default_language {q(model.default_language)} is not in languages")
     return (model if agent else None), r.problems
 
 
 def _read_menu(r: _Reader, menu_id: str, raw, defaults: dict) -> Menu | None:
-    where = f"menu {menu_id!r}"
+    where = f"menu {q(menu_id)}"
     if not isinstance(raw, dict):
         r.problem(where, "must be a table")
         return None
@@ -181,7 +181,7 @@ def _read_menu(r: _Reader, menu_id: str, raw, defaults: dict) -> Menu | None:
     prompt = r.get(raw, "prompt", str, where, None, required=True)
     options = {}
     for key, action_raw in r.get(raw, "options", dict, where, {}, required=True).items():
-        kwhere = f"{where}, option {key!r}"
+        kwhere = f"{where}, option {q(key)}"
         if len(key) != 1 or key not in KEYS:
             r.problem(kwhere, f"a key must be one of {' '.join(KEYS)}")
             continue
@@ -208,20 +208,20 @@ def _read_menu(r: _Reader, menu_id: str, raw, defaults: dict) -> Menu | None:
         global_keys=r.get(raw, "global_keys", bool, where, True),
         bilingual=r.get(raw, "bilingual", bool, where, False),
     )
-    if prompt is None or menu.on_max_failures is None or menu.on_max_timeouts is None:
+    if menu.on_max_failures is None or menu.on_max_timeouts is None:
         return None
-    return menu
+    return menu  # kept even with a missing prompt, so the menus pointing here raise no echo
 
 
 def _read_flow(r: _Reader, flow_id: str, raw) -> Flow | None:
-    where = f"flow {flow_id!r}"
+    where = f"flow {q(flow_id)}"
     if not isinstance(raw, dict):
         r.problem(where, "must be a table")
         return None
     r.unknown_fields(raw, {"entries", "max_attempts", "on_max_attempts", "on_success"}, where)
     entries = {}
     for entry_id, e in r.get(raw, "entries", dict, where, {}, required=True).items():
-        ewhere = f"{where}, entry {entry_id!r}"
+        ewhere = f"{where}, entry {q(entry_id)}"
         if not isinstance(e, dict):
             r.problem(ewhere, "must be a table")
             continue
@@ -263,7 +263,7 @@ def _parse_range(r: _Reader, text, where: str):
             raise ValueError
         return start, end
     except ValueError:
-        r.problem(where, f"opening hours must look like \"08:30-12:00\", not {text!r}")
+        r.problem(where, f"opening hours must look like \"08:30-12:00\", not {q(text)}")
         return None
 
 
@@ -273,7 +273,7 @@ def _read_dates(r: _Reader, raw: dict, key: str, where: str) -> frozenset[dt.dat
         try:
             out.add(value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)))
         except ValueError:
-            r.problem(where, f"{key}: {value!r} is not a date like 2026-10-01")
+            r.problem(where, f"{key}: {q(value)} is not a date like 2026-10-01")
     return frozenset(out)
 
 
@@ -286,7 +286,7 @@ def _read_agent(r: _Reader, raw: dict) -> Agent | None:
     r.unknown_fields(raw, allowed, where)
     mode = r.get(raw, "mode", str, where, "dial")
     if mode not in ("dial", "enqueue"):
-        r.problem(where, f"mode must be \"dial\" or \"enqueue\", not {mode!r}")
+        r.problem(where, f"mode must be \"dial\" or \"enqueue\", not {q(mode)}")
     number = r.get(raw, "number", str, where, None)
     if mode == "dial" and not number:
         r.problem(where, "mode \"dial\" needs number = \"+86...\"")
@@ -296,12 +296,12 @@ def _read_agent(r: _Reader, raw: dict) -> Agent | None:
 
         zoneinfo.ZoneInfo(tz)
     except Exception:
-        r.problem(where, f"unknown time zone {tz!r}")
+        r.problem(where, f"unknown time zone {q(tz)}")
     weekly: dict[int, tuple] = {}
     hours_raw = r.get(raw, "hours", dict, where, {})
     for day, ranges in hours_raw.items():
         if day not in WEEKDAYS:
-            r.problem(f"{where} hours", f"unknown day {day!r} (use {', '.join(WEEKDAYS)})")
+            r.problem(f"{where} hours", f"unknown day {q(day)} (use {', '.join(WEEKDAYS)})")
             continue
         if not isinstance(ranges, list):
             r.problem(f"{where} hours", f"{day} must be a list like [\"08:30-12:00\"]")
@@ -331,7 +331,7 @@ def _toml_message(message: str) -> str:
     text = re.sub(r"\s*\(at line \d+, column \d+\)", "", message)
     declared = re.findall(r"'([^']+)'", text) if text.startswith("Cannot declare") else []
     if len(declared) >= 2 and declared[0] == "menus":
-        return f"{where}duplicate menu {declared[1]!r}"
+        return f"{where}duplicate menu {q(declared[1])}"
     if text.startswith("Cannot"):
         return f"{where}duplicate key or table: {text}"
     return f"{where}{text}"

@@ -21,6 +21,11 @@ ACTION_KINDS = {
 KEYS = "0123456789*#"
 
 
+def q(value: object) -> str:
+    """Quote a name in a problem message: menu "main", option "5"."""
+    return f'"{value}"'
+
+
 @dataclass(frozen=True)
 class Action:
     kind: str
