@@ -26,9 +26,59 @@ def make_app(tmp_path, **overrides):
     return create_app(config)
 
 
+PG_URL = os.environ.get("IVR_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+_pg_reason: list[str] = []
+
+
+def postgres_skip_reason() -> str | None:
+    """None when PostgreSQL answers at PG_URL, else why not (checked once per run)."""
+    if not _pg_reason:
+        try:
+            import sqlalchemy as sa
+
+            engine = sa.create_engine(PG_URL, connect_args={"connect_timeout": 3})
+            with engine.connect() as conn:
+                conn.execute(sa.text("select 1"))
+            engine.dispose()
+            _pg_reason.append("")
+        except Exception as exc:  # noqa: BLE001 - any failure means "not available"
+            _pg_reason.append(f"PostgreSQL not reachable at {PG_URL}: {type(exc).__name__}")
+    return _pg_reason[0] or None
+
+
 @pytest.fixture
-def app(tmp_path):
-    app = make_app(tmp_path)
+def pg_schema_url():
+    """A database URL whose tables live in a fresh PostgreSQL schema, dropped afterwards."""
+    reason = postgres_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    import uuid
+
+    import sqlalchemy as sa
+
+    schema = "t_" + uuid.uuid4().hex[:12]
+    admin = sa.create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
+    sep = "&" if "?" in PG_URL else "?"
+    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    with admin.begin() as conn:
+        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path):
+    """Every test using this runs on SQLite, and again on PostgreSQL when one is reachable."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'ivr.sqlite3'}"
+    else:
+        yield request.getfixturevalue("pg_schema_url")
+
+
+@pytest.fixture
+def app(tmp_path, database_url):
+    app = make_app(tmp_path, DATABASE_URL=database_url)
     yield app
     app.extensions["ivr_db"].dispose()
 
