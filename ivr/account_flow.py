@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from ivr import readout
 from ivr.accounts import idnumber
-from ivr.accounts.service import AccountService
+from ivr.accounts.service import LOGIN_CALLER_LIMITED, AccountService
 from ivr.engine.flows import Ask, Finish, FlowContext, Retry
 from ivr.engine.model import Action
 
@@ -87,6 +87,11 @@ class LoginFlow:
             ctx.data["account_id"] = result.account_id
             ctx.data["masked_id"] = login.get("masked", "")
             return Finish(action=ctx.flow.on_success, outcome="login")
+        if result.status == LOGIN_CALLER_LIMITED:
+            # One number trying many ID numbers: refuse it for a while, whatever the ID.
+            until = readout.datetime_text(_local(result.locked_until), ctx.language)
+            ctx.data.pop("login", None)
+            return Finish([ctx.say("caller_limited", until=until)], Action("top"), outcome="caller_limited")
         if result.locked_until is not None:
             until = readout.datetime_text(_local(result.locked_until), ctx.language)
             ctx.data.pop("login", None)

@@ -228,3 +228,19 @@ def test_loop_guard_ends_a_runaway_call(tmp_path, menus_copy):
     assert presses == 5                    # the 7th webhook is over the limit of 6
     assert doc.heard == ZH["loop_guard"]
     assert doc.gather is None
+
+
+def test_the_call_record_keeps_path_keys_and_per_menu_outcomes(caller, app):
+    caller.keys("2", "7", "_", "3", "1", "*", "0")
+    from ivr.models import Call
+
+    with app.extensions["ivr_db"].Session() as s:
+        call = s.get(Call, caller.sid)
+        state = call.state
+        assert call.caller == "+86138****8000"
+    assert state["path"] == ["language", "main", "check_ways", "main"]
+    assert state["keys"] == ["2", "7", "_", "3", "1", "*", "0"]
+    assert state["stats"] == {"language": {"success": 1},
+                              "main": {"invalid": 1, "timeout": 1, "success": 1, "transfer": 1},
+                              "check_ways": {"success": 2}}
+    assert call.outcome == "agent"

@@ -71,8 +71,10 @@ class Engine:
         else:
             state.log_keys("?")
         if action is None:
+            state.tally(menu.id, "invalid")
             return self._invalid(state, menu, env)
         state.failures = state.timeouts = 0
+        state.tally(menu.id, "transfer" if action.kind == "agent" else "success")
         return self.run(state, action, env)
 
     def on_timeout(self, state: CallState, env: CallEnv) -> Reply:
@@ -88,6 +90,7 @@ class Engine:
             return self._menu(state, menu, [self.say(menu.timeout_prompt, state.language)], "timeout")
         state.timeouts += 1
         state.log_keys("_")
+        state.tally(menu.id, "timeout")
         if state.timeouts >= menu.max_timeouts:
             return self.run(state, menu.on_max_timeouts, env, outcome="max_timeouts", reason="timeout")
         prefix = self._say_menu(menu, menu.timeout_prompt, state)

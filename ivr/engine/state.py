@@ -22,6 +22,7 @@ class CallState:
     path: list[str] = field(default_factory=list)    # menus visited, in order (call log)
     keys: list[str] = field(default_factory=list)    # keys pressed; sensitive entries masked
     outcome: str | None = None # completed | agent | voicemail | timeout | error | loop_guard
+    stats: dict = field(default_factory=dict)        # menu -> {success|invalid|timeout|transfer: n}
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -34,6 +35,10 @@ class CallState:
     def log_keys(self, keys: str) -> None:
         if len(self.keys) < MAX_LOGGED_KEYS:
             self.keys.append(keys[:40])
+
+    def tally(self, menu: str, outcome: str) -> None:
+        counts = self.stats.setdefault(menu, {})
+        counts[outcome] = counts.get(outcome, 0) + 1
 
     def enter(self, menu: str) -> None:
         self.menu = menu
