@@ -29,6 +29,7 @@ PASSWORD_PROMPTS = {
     "initial": "password_initial",
     "trivial": "password_trivial",
     "same": "password_same",
+    "from_id": "password_from_id",
 }
 
 

@@ -1,0 +1,643 @@
+"""Account operations the account-menu call flow calls: log in, balances, spending, password, loss.
+
+Everything here works on integer account ids; the call flow keeps ``LoginResult.account_id`` in
+call state, never an ID number. Every public method opens its own short transactions and has
+committed before it returns, so a confirmation spoken afterwards is always true.
+
+Concurrency. Each write is one conditional ``UPDATE`` (or an ``INSERT .. ON CONFLICT DO UPDATE``)
+whose ``WHERE`` carries the precondition, so it is atomic on both databases: PostgreSQL re-checks
+the ``WHERE`` of a row another transaction changed, and SQLite runs one writer at a time. No
+transaction reads before it writes. That matters on SQLite: ``SELECT .. FOR UPDATE`` does not
+exist there, and a WAL transaction that read a snapshot and then tries to write after another
+writer committed fails at once with SQLITE_BUSY instead of waiting. Expensive password hashing
+always happens outside any transaction.
+"""
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import random
+import re
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+from sqlalchemy import and_, case, literal, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ivr.accounts.idnumber import BEIJING, mask_id, normalise
+from ivr.accounts.models import (CARD_ACTIVE, CARD_REPORTED_LOST, Account, CallerFailure,
+                                 SpendingRecord, UnknownIdFailure, UTCDateTime)
+
+log = logging.getLogger("ivr.accounts")
+
+DEFAULT_HASH_METHOD = "scrypt"          # werkzeug's default: scrypt n=2**15, r=8, p=1
+ID_LAST6 = "id_last6"
+
+# LoginResult.status
+LOGIN_OK = "ok"
+LOGIN_BAD = "bad"                        # wrong password or unknown ID number (indistinguishable)
+LOGIN_LOCKED = "locked"                  # too many wrong passwords; see locked_until
+LOGIN_CALLER_LIMITED = "caller_limited"  # this calling number made too many wrong attempts
+
+# PasswordChangeResult.code
+PW_CHANGED = "changed"
+PW_FORMAT = "format"                     # not exactly 6 digits
+PW_INITIAL = "initial"                   # the initial password
+PW_FROM_ID = "from_id"                   # last 6 digits of the ID number, or the birth date YYMMDD
+PW_TRIVIAL = "trivial"                   # 000000, 123456, 111111, 654321, 121212, ...
+PW_MISMATCH = "mismatch"                 # the two entries differ
+PW_SAME = "same"                         # the current password
+PW_NO_ACCOUNT = "no_account"
+
+# LossReportResult.code
+LOSS_REPORTED = "reported"
+LOSS_ALREADY = "already_reported"
+LOSS_NO_ACCOUNT = "no_account"
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """Outcome of :meth:`AccountService.verify`.
+
+    - ``ok``: ``account_id`` set; ``password_is_initial`` says whether to suggest a change.
+    - ``bad``: ``attempts_left`` before the lock (an unknown ID number counts down the same way).
+    - ``locked``: ``locked_until`` (aware UTC); ``just_locked`` if this attempt caused it.
+    - ``caller_limited``: this calling number is refused until ``locked_until``.
+    """
+
+    status: str
+    account_id: int | None = None
+    attempts_left: int | None = None
+    locked_until: dt.datetime | None = None
+    just_locked: bool = False
+    password_is_initial: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status == LOGIN_OK
+
+
+@dataclass(frozen=True)
+class AccountInfo:
+    id: int
+    masked_id: str
+    card_number: str
+    name: str
+    city: str
+    card_status: str
+    lost_reference: str | None
+    lost_reported_at: dt.datetime | None
+    password_is_initial: bool
+    failed_attempts: int
+    locked_until: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class Balances:
+    account_id: int
+    medical_fen: int
+    pension_fen: int
+    as_of: dt.datetime          # when the account row last changed
+
+
+@dataclass(frozen=True)
+class Spending:
+    spent_on: dt.date
+    place_zh: str
+    place_en: str
+    amount_fen: int
+
+    def place(self, lang: str) -> str:
+        return self.place_zh if lang.lower().startswith("zh") else self.place_en
+
+
+@dataclass(frozen=True)
+class PasswordChangeResult:
+    code: str
+
+    @property
+    def ok(self) -> bool:
+        return self.code == PW_CHANGED
+
+
+@dataclass(frozen=True)
+class LossReportResult:
+    """``reported`` (now) or ``already_reported`` (earlier): both carry reference and time."""
+
+    code: str
+    reference: str | None = None
+    reported_at: dt.datetime | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.code in (LOSS_REPORTED, LOSS_ALREADY)
+
+
+@dataclass(frozen=True)
+class CallerStatus:
+    failures: int
+    limit: int
+    blocked: bool
+    retry_at: dt.datetime | None     # end of the current window (None when no window is open)
+
+
+# --- password rules (pure) ---------------------------------------------------------------------
+
+_SIX_DIGITS = re.compile(r"[0-9]{6}")
+# Well-known patterns that the run/repeat rules below do not already catch.
+_COMMON = frozenset({"112233", "123321", "147258", "258369", "369258", "147852", "159753",
+                     "159357", "789456", "456123", "520131", "201314", "135246"})
+
+
+def is_password_format(password: str) -> bool:
+    """Exactly six ASCII digits."""
+    return isinstance(password, str) and bool(_SIX_DIGITS.fullmatch(password))
+
+
+def is_trivial_password(password: str) -> bool:
+    """All one digit, a run up or down (012345, 654321, 890123 wrap round), a repeated pair or
+    triple (121212, 123123), or a well-known keypad pattern (147258, 112233, ...)."""
+    d = [int(c) for c in password]
+    steps = {(b - a) % 10 for a, b in zip(d, d[1:])}
+    if len(steps) == 1 and steps <= {0, 1, 9}:
+        return True
+    if password[:2] * 3 == password or password[:3] * 2 == password:
+        return True
+    return password in _COMMON
+
+
+def initial_password_for(id_number: str, policy: str) -> str:
+    """The initial password under ``policy``: ``id_last6`` (last 6 characters of the ID number,
+    a final X keyed as 0 -- the X->0 convention some cities use) or a fixed 6-digit value."""
+    if policy == ID_LAST6:
+        return id_number[-6:].upper().replace("X", "0")
+    return policy
+
+
+def password_problem(new: str, confirm: str | None, *, id_number: str, policy: str) -> str | None:
+    """Why ``new`` may not become the password (a ``PW_*`` code), or None. ``confirm=None``
+    checks the first entry alone (so a flow can refuse it before asking for it again)."""
+    if not is_password_format(new):
+        return PW_FORMAT
+    if new == initial_password_for(id_number, policy):
+        return PW_INITIAL
+    if new == initial_password_for(id_number, ID_LAST6) or new == id_number[8:14]:
+        return PW_FROM_ID
+    if is_trivial_password(new):
+        return PW_TRIVIAL
+    if confirm is not None and confirm != new:
+        return PW_MISMATCH
+    return None
+
+
+def normalise_policy(policy: object) -> str:
+    """Check the INITIAL_PASSWORD setting: ``id_last6`` or six digits (an int from JSON-parsed
+    environment variables is accepted when it has six digits)."""
+    if isinstance(policy, int) and not isinstance(policy, bool) and 100000 <= policy <= 999999:
+        policy = str(policy)
+    if policy == ID_LAST6 or (isinstance(policy, str) and is_password_format(policy)):
+        return policy
+    raise ValueError(f"INITIAL_PASSWORD must be \"id_last6\" or 6 digits, not {policy!r}")
+
+
+def hash_password(password: str, method: str = DEFAULT_HASH_METHOD) -> str:
+    """Salted hash (werkzeug format ``method$salt$hash``)."""
+    return generate_password_hash(password, method=method)
+
+
+def _check_password(pwhash: str, password: str) -> bool:
+    try:
+        return check_password_hash(pwhash, password)
+    except (ValueError, TypeError):   # a malformed stored hash never logs anyone in
+        return False
+
+
+def _ts(value: dt.datetime):
+    """A datetime bound through UTCDateTime (never the driver's own time-zone conversion)."""
+    return literal(value, UTCDateTime())
+
+
+def _insert_for(session: Session):
+    name = session.get_bind().dialect.name
+    if name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # pragma: no cover - the project supports SQLite and PostgreSQL
+        raise NotImplementedError(f"upserts are written for sqlite and postgresql, not {name}")
+    return insert
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class AccountService:
+    """The data layer of the account menu.
+
+    ``session_factory``: a SQLAlchemy ``sessionmaker`` (``Database.Session``).
+    ``lock_hours`` / ``max_attempts``: lock an account after that many consecutive wrong
+    passwords (across calls) for that long. ``initial_password``: ``"id_last6"`` or 6 digits.
+    ``now``: returns the current aware datetime (tests and demos pass a fixed clock).
+    ``secret``: key of the HMAC that hashes unknown ID numbers and caller numbers (pass the app's
+    SECRET_KEY). ``caller_max_failures`` wrong passwords from one calling number within
+    ``caller_window`` block that number until the window ends (issue 7).
+    ``hash_method``: werkzeug method for new password hashes; weaker stored hashes (bulk seed
+    accounts) are upgraded to it on the next successful login.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], *, lock_hours: float = 24,
+                 max_attempts: int = 3, initial_password: object = ID_LAST6,
+                 now: Callable[[], dt.datetime] = _utcnow, secret: str | bytes = b"",
+                 caller_max_failures: int = 10,
+                 caller_window: dt.timedelta = dt.timedelta(hours=1),
+                 hash_method: str = DEFAULT_HASH_METHOD, rng: random.Random | None = None):
+        if max_attempts < 1:
+            raise ValueError("max_attempts must be at least 1")
+        if lock_hours <= 0:
+            raise ValueError("lock_hours must be positive")
+        if caller_max_failures < 1:
+            raise ValueError("caller_max_failures must be at least 1")
+        self.Session = session_factory
+        self.lock = dt.timedelta(hours=lock_hours)
+        self.max_attempts = int(max_attempts)
+        self.initial_policy = normalise_policy(initial_password)
+        self._now_fn = now
+        self._secret = secret.encode() if isinstance(secret, str) else bytes(secret)
+        self.caller_max_failures = int(caller_max_failures)
+        self.caller_window = caller_window
+        self.hash_method = hash_method
+        self._rng = rng or random.SystemRandom()
+        # A hash to check against when the ID number is unknown: the same work as a real check.
+        self._dummy_hash = hash_password("000000", hash_method)
+        self._hash_prefix = self._dummy_hash.split("$", 1)[0]
+
+    @classmethod
+    def from_config(cls, config, session_factory, **kwargs) -> "AccountService":
+        """Build from a Flask config: LOCK_HOURS, MAX_PASSWORD_ATTEMPTS, INITIAL_PASSWORD,
+        SECRET_KEY (HMAC key) and NOW (an ISO date-time that stands in for the clock; naive
+        means Beijing time). Keyword arguments override."""
+        fixed = config.get("NOW")
+        if fixed and "now" not in kwargs:
+            moment = (fixed if isinstance(fixed, dt.datetime)
+                      else dt.datetime.fromisoformat(str(fixed)))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=BEIJING)
+            kwargs["now"] = lambda: moment
+        return cls(session_factory, lock_hours=config["LOCK_HOURS"],
+                   max_attempts=config["MAX_PASSWORD_ATTEMPTS"],
+                   initial_password=config["INITIAL_PASSWORD"],
+                   secret=config.get("SECRET_KEY") or b"", **kwargs)
+
+    # -- helpers --------------------------------------------------------------------------------
+
+    def now(self) -> dt.datetime:
+        value = self._now_fn()
+        if value.tzinfo is None:
+            raise ValueError("the clock must return aware datetimes")
+        return value.astimezone(dt.timezone.utc)
+
+    def _keyed_hash(self, kind: str, value: str) -> str:
+        return hmac.new(self._secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+    def initial_password_for(self, id_number: str) -> str:
+        return initial_password_for(normalise(id_number), self.initial_policy)
+
+    # -- reading --------------------------------------------------------------------------------
+
+    def _info(self, where) -> AccountInfo | None:
+        with self.Session() as s:
+            a = s.execute(select(Account).where(where)).scalar_one_or_none()
+            if a is None:
+                return None
+            return AccountInfo(
+                id=a.id, masked_id=mask_id(a.id_number), card_number=a.card_number, name=a.name,
+                city=a.city, card_status=a.card_status, lost_reference=a.lost_reference,
+                lost_reported_at=a.lost_reported_at, password_is_initial=a.password_is_initial,
+                failed_attempts=a.failed_attempts, locked_until=a.locked_until)
+
+    def lookup(self, id_number: str) -> AccountInfo | None:
+        """The account with this ID number, or None. Not for the call flow before login: it
+        would tell a caller which ID numbers have accounts (use :meth:`verify`)."""
+        return self._info(Account.id_number == normalise(id_number))
+
+    def get(self, account_id: int) -> AccountInfo | None:
+        return self._info(Account.id == account_id)
+
+    def balances(self, account_id: int) -> Balances | None:
+        with self.Session() as s:
+            row = s.execute(select(Account.medical_fen, Account.pension_fen, Account.updated_at)
+                            .where(Account.id == account_id)).first()
+        if row is None:
+            return None
+        return Balances(account_id, row.medical_fen, row.pension_fen, row.updated_at)
+
+    def recent_spending(self, account_id: int, limit: int = 3) -> list[Spending]:
+        """The latest ``limit`` medical-account payments, newest first."""
+        with self.Session() as s:
+            rows = s.execute(
+                select(SpendingRecord.spent_on, SpendingRecord.place_zh, SpendingRecord.place_en,
+                       SpendingRecord.amount_fen)
+                .where(SpendingRecord.account_id == account_id)
+                .order_by(SpendingRecord.spent_on.desc(), SpendingRecord.id.desc())
+                .limit(limit)).all()
+        return [Spending(r.spent_on, r.place_zh, r.place_en, r.amount_fen) for r in rows]
+
+    # -- logging in -----------------------------------------------------------------------------
+
+    def id_reference(self, id_number: str) -> str:
+        """An opaque, signed reference to the ID number a caller keyed, for the call state to
+        carry from the ID-number step to the password step instead of the number itself.
+
+        Pass it to :meth:`verify_reference`. It holds an account id or, for a number without an
+        account, a keyed hash of it; the call state is server side, and the caller hears the same
+        either way.
+        """
+        number = normalise(id_number)
+        with self.Session() as s:
+            account_id = s.execute(select(Account.id).where(Account.id_number == number)
+                                   ).scalar_one_or_none()
+        if account_id is not None:
+            payload = f"a{account_id}"
+        else:
+            payload = f"u{self._keyed_hash('id', number)}"
+        return f"{payload}.{self._keyed_hash('ref', payload)[:32]}"
+
+    def _resolve(self, reference: str) -> tuple[str, object]:
+        """("a", account id) or ("u", unknown-ID key); a forged or garbled reference is an
+        unknown ID of its own."""
+        payload, _, sig = (reference or "").rpartition(".")
+        if payload and hmac.compare_digest(sig, self._keyed_hash("ref", payload)[:32]):
+            if payload[0] == "a" and payload[1:].isdigit():
+                return "a", int(payload[1:])
+            if payload[0] == "u":
+                return "u", payload[1:]
+        return "u", self._keyed_hash("bad-ref", reference or "")
+
+    def verify(self, id_number: str, password: str, caller: str | None = None) -> LoginResult:
+        """Check an ID number and password (see :meth:`verify_reference`)."""
+        return self.verify_reference(self.id_reference(id_number), password, caller=caller)
+
+    def verify_reference(self, reference: str, password: str, caller: str | None = None
+                         ) -> LoginResult:
+        """Check a password against the ID number behind ``reference`` (:meth:`id_reference`).
+
+        An unknown ID number and a wrong password give the same result, with the same countdown
+        and the same lock (kept in ``unknown_id_failures``), and cost the same hash check.
+        ``max_attempts`` consecutive wrong passwords, across calls, lock the account for
+        ``lock_hours``; a locked account refuses even the right password until then. Success
+        resets the counter. With ``caller`` (the calling number), wrong attempts also count
+        against that number, and a blocked number is refused before any check.
+        """
+        now = self.now()
+        if caller:
+            status = self.caller_status(caller, _now=now)
+            if status.blocked:
+                log.info("login refused: caller over limit")
+                return LoginResult(LOGIN_CALLER_LIMITED, locked_until=status.retry_at)
+        kind, key = self._resolve(reference)
+        password = password if isinstance(password, str) else ""
+        for _ in range(5):
+            result = self._verify_once(kind, key, password, now)
+            if result is not None:
+                break
+        else:  # the password hash kept changing under us: count a failed attempt
+            result = (self._account_failure(key, now) if kind == "a"
+                      else self._unknown_failure(key, now))
+        if caller and not result.ok:
+            self.record_caller_failure(caller, _now=now)
+        log.info("login %s (%s)", result.status,
+                 f"account {key}" if kind == "a" else "no such account")
+        return result
+
+    def _verify_once(self, kind: str, key, password: str, now: dt.datetime
+                     ) -> LoginResult | None:
+        row = phantom = None
+        with self.Session() as s:
+            if kind == "a":
+                row = s.execute(select(Account.id, Account.password_hash, Account.locked_until,
+                                       Account.password_is_initial)
+                                .where(Account.id == key)).first()
+                if row is None:   # deleted since the reference was made
+                    kind, key = "u", self._keyed_hash("gone", str(key))
+            if kind == "u":
+                phantom = s.execute(select(UnknownIdFailure.locked_until)
+                                    .where(UnknownIdFailure.id_hash == key)).first()
+        if row is None:
+            if phantom is not None and phantom.locked_until and phantom.locked_until > now:
+                return LoginResult(LOGIN_LOCKED, locked_until=phantom.locked_until)
+            _check_password(self._dummy_hash, password)
+            return self._unknown_failure(key, now)
+        if row.locked_until is not None and row.locked_until > now:
+            return LoginResult(LOGIN_LOCKED, locked_until=row.locked_until)
+        if _check_password(row.password_hash, password):
+            return self._success(row, password, now)
+        return self._account_failure(row.id, now)
+
+    def _not_locked(self, col, now):
+        return or_(col.is_(None), col <= now)
+
+    def _success(self, row, password: str, now: dt.datetime) -> LoginResult | None:
+        values = {"failed_attempts": 0, "locked_until": None}
+        if row.password_hash.split("$", 1)[0] != self._hash_prefix:
+            values["password_hash"] = hash_password(password, self.hash_method)
+        with self.Session() as s, s.begin():
+            res = s.execute(update(Account)
+                            .where(Account.id == row.id,
+                                   Account.password_hash == row.password_hash,
+                                   self._not_locked(Account.locked_until, now))
+                            .values(**values)
+                            .execution_options(synchronize_session=False))
+        if res.rowcount != 1:
+            return None   # locked or password changed meanwhile: look again
+        return LoginResult(LOGIN_OK, account_id=row.id,
+                           password_is_initial=bool(row.password_is_initial))
+
+    def _failure_values(self, table, now: dt.datetime) -> dict:
+        """New counter and lock for one more wrong password, as SQL on the row's old values:
+        an expired lock starts the count again at 1."""
+        expired = and_(table.locked_until.is_not(None), table.locked_until <= now)
+        count = case((expired, 1), else_=table.failed_attempts + 1)
+        lock = case((count >= self.max_attempts, _ts(now + self.lock)),
+                    else_=literal(None, UTCDateTime()))
+        return {"failed_attempts": count, "locked_until": lock}
+
+    def _failed(self, count: int, locked_until) -> LoginResult:
+        if locked_until is not None:
+            return LoginResult(LOGIN_LOCKED, locked_until=locked_until, just_locked=True)
+        return LoginResult(LOGIN_BAD, attempts_left=self.max_attempts - count)
+
+    def _account_failure(self, account_id: int, now: dt.datetime) -> LoginResult:
+        with self.Session() as s, s.begin():
+            row = s.execute(update(Account)
+                            .where(Account.id == account_id,
+                                   self._not_locked(Account.locked_until, now))
+                            .values(**self._failure_values(Account, now))
+                            .returning(Account.failed_attempts, Account.locked_until)
+                            .execution_options(synchronize_session=False)).first()
+            if row is None:   # someone else's attempt locked it a moment ago
+                until = s.execute(select(Account.locked_until)
+                                  .where(Account.id == account_id)).scalar_one()
+                return LoginResult(LOGIN_LOCKED, locked_until=until)
+        return self._failed(row.failed_attempts, row.locked_until)
+
+    def _unknown_failure(self, key: str, now: dt.datetime) -> LoginResult:
+        t = UnknownIdFailure
+        with self.Session() as s, s.begin():
+            insert = _insert_for(s)
+            first_lock = now + self.lock if self.max_attempts <= 1 else None
+            stmt = insert(t).values(id_hash=key, failed_attempts=1, locked_until=first_lock,
+                                    updated_at=now)
+            set_ = self._failure_values(t, now)
+            set_["updated_at"] = _ts(now)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[t.id_hash], set_=set_,
+                where=self._not_locked(t.locked_until, now),
+            ).returning(t.failed_attempts, t.locked_until)
+            row = s.execute(stmt).first()
+            if row is None:
+                until = s.execute(select(t.locked_until).where(t.id_hash == key)).scalar_one()
+                return LoginResult(LOGIN_LOCKED, locked_until=until)
+        return self._failed(row.failed_attempts, row.locked_until)
+
+    # -- per-caller limit (issue 7) --------------------------------------------------------------
+
+    def caller_status(self, caller: str, *, _now: dt.datetime | None = None) -> CallerStatus:
+        """Wrong passwords from this calling number in the current window."""
+        now = _now or self.now()
+        with self.Session() as s:
+            row = s.execute(select(CallerFailure.failures, CallerFailure.window_start).where(
+                CallerFailure.caller_hash == self._keyed_hash("caller", caller))).first()
+        if row is None or row.window_start + self.caller_window <= now:
+            return CallerStatus(0, self.caller_max_failures, False, None)
+        return CallerStatus(row.failures, self.caller_max_failures,
+                            row.failures >= self.caller_max_failures,
+                            row.window_start + self.caller_window)
+
+    def record_caller_failure(self, caller: str, *, _now: dt.datetime | None = None
+                              ) -> CallerStatus:
+        """Count one wrong password against a calling number (a window opens at the first)."""
+        now = _now or self.now()
+        t = CallerFailure
+        with self.Session() as s, s.begin():
+            insert = _insert_for(s)
+            expired = t.window_start <= now - self.caller_window
+            stmt = insert(t).values(caller_hash=self._keyed_hash("caller", caller), failures=1,
+                                    window_start=now)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[t.caller_hash],
+                set_={"failures": case((expired, 1), else_=t.failures + 1),
+                      "window_start": case((expired, _ts(now)), else_=t.window_start)},
+            ).returning(t.failures, t.window_start)
+            row = s.execute(stmt).one()
+        return CallerStatus(row.failures, self.caller_max_failures,
+                            row.failures >= self.caller_max_failures,
+                            row.window_start + self.caller_window)
+
+    def purge_expired(self) -> int:
+        """Delete lapsed unknown-ID counters and caller windows; returns rows deleted."""
+        from sqlalchemy import delete
+
+        now = self.now()
+        with self.Session() as s, s.begin():
+            a = s.execute(delete(UnknownIdFailure).where(
+                or_(UnknownIdFailure.locked_until <= now,
+                    and_(UnknownIdFailure.locked_until.is_(None),
+                         UnknownIdFailure.updated_at <= now - self.lock))))
+            b = s.execute(delete(CallerFailure).where(
+                CallerFailure.window_start <= now - self.caller_window))
+        return a.rowcount + b.rowcount
+
+    # -- changing things ------------------------------------------------------------------------
+
+    def new_password_problem(self, account_id: int, new: str) -> str | None:
+        """Pre-check a first entry (before asking for it again): a ``PW_*`` code or None.
+        Same rules as :meth:`change_password` except ``mismatch``."""
+        with self.Session() as s:
+            row = s.execute(select(Account.id_number, Account.password_hash)
+                            .where(Account.id == account_id)).first()
+        if row is None:
+            return PW_NO_ACCOUNT
+        problem = password_problem(new, None, id_number=row.id_number, policy=self.initial_policy)
+        if problem is None and _check_password(row.password_hash, new):
+            problem = PW_SAME
+        return problem
+
+    def change_password(self, account_id: int, new: str, confirm: str) -> PasswordChangeResult:
+        """Set a new 6-digit password; committed before this returns.
+
+        Refused (nothing changes): ``format``, ``initial``, ``from_id``, ``trivial``,
+        ``mismatch``, ``same``, ``no_account``. The hash and the "initial" flag change
+        in one UPDATE, so two calls changing the same password at once leave one of the two
+        passwords, consistently hashed and flagged.
+        """
+        with self.Session() as s:
+            row = s.execute(select(Account.id_number, Account.password_hash)
+                            .where(Account.id == account_id)).first()
+        if row is None:
+            return PasswordChangeResult(PW_NO_ACCOUNT)
+        problem = password_problem(new, confirm, id_number=row.id_number,
+                                   policy=self.initial_policy)
+        if problem is None and _check_password(row.password_hash, new):
+            problem = PW_SAME
+        if problem:
+            log.info("password change refused (%s) for account %s", problem, account_id)
+            return PasswordChangeResult(problem)
+        new_hash = hash_password(new, self.hash_method)
+        with self.Session() as s, s.begin():
+            res = s.execute(update(Account).where(Account.id == account_id)
+                            .values(password_hash=new_hash, password_is_initial=False,
+                                    updated_at=self.now())
+                            .execution_options(synchronize_session=False))
+        if res.rowcount != 1:
+            return PasswordChangeResult(PW_NO_ACCOUNT)
+        log.info("password changed for account %s", account_id)
+        return PasswordChangeResult(PW_CHANGED)
+
+    def _new_reference(self, now: dt.datetime) -> str:
+        """12 digits: the Beijing date YYMMDD, then 6 random digits."""
+        return f"{now.astimezone(BEIJING):%y%m%d}{self._rng.randrange(10 ** 6):06d}"
+
+    def report_lost(self, account_id: int) -> LossReportResult:
+        """Temporary loss report (临时挂失) of the card's social-security function.
+
+        Stores the time and a new 12-digit reference number and commits before returning. A card
+        already reported gives ``already_reported`` with the stored reference and time; of two
+        simultaneous reports exactly one stores a reference and the other gets that one back.
+        """
+        for _ in range(20):
+            now = self.now()
+            reference = self._new_reference(now)
+            try:
+                with self.Session() as s, s.begin():
+                    res = s.execute(update(Account)
+                                    .where(Account.id == account_id,
+                                           Account.card_status == CARD_ACTIVE)
+                                    .values(card_status=CARD_REPORTED_LOST,
+                                            lost_reported_at=now, lost_reference=reference,
+                                            updated_at=now)
+                                    .execution_options(synchronize_session=False))
+                    if res.rowcount == 1:
+                        log.info("card reported lost for account %s", account_id)
+                        return LossReportResult(LOSS_REPORTED, reference, now)
+                    row = s.execute(select(Account.card_status, Account.lost_reference,
+                                           Account.lost_reported_at)
+                                    .where(Account.id == account_id)).first()
+                if row is None:
+                    return LossReportResult(LOSS_NO_ACCOUNT)
+                return LossReportResult(LOSS_ALREADY, row.lost_reference, row.lost_reported_at)
+            except IntegrityError:
+                continue   # reference already used by another card: draw another
+        raise RuntimeError("could not draw an unused loss-report reference")
+
+    def account_ids(self, id_numbers: Sequence[str]) -> dict[str, int]:
+        """Map ID numbers to account ids (for tests and tools, not the call flow)."""
+        keys = [normalise(n) for n in id_numbers]
+        with self.Session() as s:
+            rows = s.execute(select(Account.id_number, Account.id)
+                             .where(Account.id_number.in_(keys))).all()
+        return {r.id_number: r.id for r in rows}

@@ -1,0 +1,350 @@
+"""Read-outs: money, numbers, dates, digits and opening hours in zh-CN and en-US."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ivr import readout as r
+
+ZH_DIGIT = {c: i for i, c in enumerate(r.ZH_DIGITS)}
+SMALL = {"十": 10, "百": 100, "千": 1000}
+
+
+# --- an independent reverse parser (Chinese numerals -> int) -------------------------------
+
+def parse_zh_int(text: str) -> int:
+    """Spoken Chinese numerals back to an integer; splits on the last 亿, then the last 万."""
+    for unit, size in (("亿", 10 ** 8), ("万", 10 ** 4)):
+        if unit in text:
+            high, _, low = text.rpartition(unit)
+            return parse_zh_int(high) * size + (parse_zh_int(low) if low else 0)
+    total, digit = 0, None
+    for ch in text:
+        if ch == "零":
+            continue
+        if ch in ZH_DIGIT:
+            assert digit is None, f"two digits in a row in {text!r}"
+            digit = ZH_DIGIT[ch]
+        elif ch in SMALL:
+            total += (1 if digit is None else digit) * SMALL[ch]
+            digit = None
+        else:
+            raise AssertionError(f"unexpected {ch!r} in {text!r}")
+    return total + (digit or 0)
+
+
+def parse_zh_money(text: str) -> int:
+    if text == "零元":
+        return 0
+    m = re.fullmatch(r"(?:(.+?)元)?(?:零?([一二三四五六七八九])角)?(?:零?([一二三四五六七八九])分)?",
+                     text)
+    assert m and text, text
+    yuan = parse_zh_int(m[1]) if m[1] else 0
+    jiao = ZH_DIGIT[m[2]] if m[2] else 0
+    fen = ZH_DIGIT[m[3]] if m[3] else 0
+    return yuan * 100 + jiao * 10 + fen
+
+
+def parse_en_money(text: str) -> int:
+    m = re.fullmatch(r"(?:([\d,]+) yuan)?(?: ?(\d{1,2}) fen)?", text)
+    assert m and text, text
+    return int((m[1] or "0").replace(",", "")) * 100 + int(m[2] or 0)
+
+
+# --- an independent "where does 零 go" oracle, digit by digit ---------------------------------
+
+def oracle_zh(n: int) -> str:
+    """The reading rule stated position by position: a digit says its place (十百千); 万 closes
+    a non-empty 4-digit group, 亿 closes every 8th place; a run of zeros followed by a digit says
+    零 once, except when it only finishes the previous group and the digit starts a new one at
+    its thousands place (一千万一千, but 一亿零一千); a leading 一十 is said 十."""
+    if n == 0:
+        return "零"
+    s = str(n)
+    out, run_start = [], None
+    for i, ch in enumerate(s):
+        p = len(s) - 1 - i
+        d = int(ch)
+        if d == 0:
+            if run_start is None:
+                run_start = p
+        else:
+            if run_start is not None:
+                if p % 4 != 3 or run_start - p >= 4:
+                    out.append("零")
+                run_start = None
+            out.append(r.ZH_DIGITS[d] + ("", "十", "百", "千")[p % 4])
+        if p and p % 8 == 0:
+            out.append("亿")
+        elif p and p % 4 == 0 and int(s[max(0, i - 3):i + 1]) != 0:
+            out.append("万")
+    text = "".join(out)
+    return text[1:] if text.startswith("一十") else text
+
+
+# --- numbers -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("n,text", [
+    (0, "零"), (1, "一"), (10, "十"), (11, "十一"), (19, "十九"), (20, "二十"), (100, "一百"),
+    (101, "一百零一"), (110, "一百一十"), (111, "一百一十一"), (1000, "一千"), (1001, "一千零一"),
+    (1010, "一千零一十"), (1100, "一千一百"), (1234, "一千二百三十四"), (10000, "一万"),
+    (10001, "一万零一"), (10010, "一万零一十"), (10100, "一万零一百"), (11000, "一万一千"),
+    (100000, "十万"), (150000, "十五万"), (100005, "十万零五"), (1000000, "一百万"),
+    (1000005, "一百万零五"), (10000000, "一千万"), (10001000, "一千万一千"),
+    (10000100, "一千万零一百"), (11001000, "一千一百万一千"), (100000000, "一亿"),
+    (100000001, "一亿零一"), (100001000, "一亿零一千"), (100010000, "一亿零一万"),
+    (100500000, "一亿零五十万"), (101000000, "一亿零一百万"), (110000000, "一亿一千万"),
+    (1000000000, "十亿"), (1200000000, "十二亿"), (1000000000000, "一万亿"),
+    (1000100000000, "一万零一亿"), (10 ** 16, "一亿亿"), (10 ** 16 + 1, "一亿亿零一"),
+])
+def test_number_zh(n, text):
+    assert r.number_zh(n) == text
+    assert oracle_zh(n) == text
+    assert parse_zh_int(text) == n
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "3", True, None])
+def test_number_zh_refuses_non_counts(bad):
+    with pytest.raises(ValueError):
+        r.number_zh(bad)
+
+
+def test_count_uses_liang_for_two():
+    assert r.count(2, "zh-CN") == "两"
+    assert r.count(3, "zh-CN") == "三"
+    assert r.count(1, "zh-CN") == "一"
+    assert r.count(2, "en-US") == "2"
+    assert r.count(1200, "en-US") == "1,200"
+
+
+@given(st.integers(min_value=0, max_value=10 ** 18))
+def test_number_zh_matches_the_oracle_and_parses_back(n):
+    text = r.number_zh(n)
+    assert text == oracle_zh(n)
+    assert parse_zh_int(text) == n
+    assert "零零" not in text
+    assert n == 0 or not text.endswith("零")
+    assert not text.startswith("一十")
+    assert "两" not in text
+
+
+# --- money ---------------------------------------------------------------------------------
+
+MONEY = [
+    # fen, zh-CN, en-US
+    (0, "零元", "0 yuan"),
+    (5, "五分", "5 fen"),
+    (50, "五角", "50 fen"),
+    (56, "五角六分", "56 fen"),
+    (100, "一元", "1 yuan"),
+    (105, "一元零五分", "1 yuan 5 fen"),
+    (1000, "十元", "10 yuan"),
+    (1005, "十元零五分", "10 yuan 5 fen"),
+    (1050, "十元五角", "10 yuan 50 fen"),
+    (10010, "一百元一角", "100 yuan 10 fen"),
+    (123456, "一千二百三十四元五角六分", "1,234 yuan 56 fen"),
+    (8808, "八十八元零八分", "88 yuan 8 fen"),
+    (56000, "五百六十元", "560 yuan"),
+    (999999, "九千九百九十九元九角九分", "9,999 yuan 99 fen"),
+    (4567890, "四万五千六百七十八元九角", "45,678 yuan 90 fen"),
+    (10240000, "十万二千四百元", "102,400 yuan"),
+    (1_000_000_000, "一千万元", "10,000,000 yuan"),
+    (100_000_500, "一百万零五元", "1,000,005 yuan"),
+    (10_000_000_001, "一亿元零一分", "100,000,000 yuan 1 fen"),
+    (10_000_100_000, "一亿零一千元", "100,001,000 yuan"),
+]
+
+
+@pytest.mark.parametrize("fen,zh,en", MONEY)
+def test_money(fen, zh, en):
+    assert r.money_zh(fen) == zh
+    assert r.money_en(fen) == en
+    assert r.money(fen, "zh-CN") == zh
+    assert r.money(fen, "en-US") == en
+    assert parse_zh_money(zh) == fen
+    assert parse_en_money(en) == fen
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "100", None, True])
+def test_money_refuses_non_fen(bad):
+    with pytest.raises(ValueError):
+        r.money_zh(bad)
+    with pytest.raises(ValueError):
+        r.money_en(bad)
+
+
+def test_unknown_language():
+    with pytest.raises(ValueError):
+        r.money(100, "fr-FR")
+
+
+@given(st.integers(min_value=0, max_value=10 ** 15))
+def test_money_parses_back_in_both_languages(fen):
+    zh, en = r.money_zh(fen), r.money_en(fen)
+    assert parse_zh_money(zh) == fen
+    assert parse_en_money(en) == fen
+    assert ("元" in zh) == (fen == 0 or fen >= 100)
+    assert ("角" in zh) == (fen // 10 % 10 != 0)
+    assert ("分" in zh) == (fen % 10 != 0)
+    assert "零零" not in zh
+    assert ("yuan" in en) == (fen == 0 or fen >= 100)
+    assert ("fen" in en) == (fen % 100 != 0)
+
+
+# --- dates ---------------------------------------------------------------------------------
+
+def test_dates():
+    d = dt.date(2026, 3, 5)
+    assert r.date_zh(d) == "2026年3月5日"
+    assert r.date_en(d) == "March 5, 2026"
+    assert r.date_text(d, "zh-CN") == "2026年3月5日"
+    assert r.date_text(d, "en-US") == "March 5, 2026"
+    assert r.date_text(dt.date(2025, 12, 31), "en-US") == "December 31, 2025"
+
+
+@given(st.dates())
+def test_dates_parse_back(d):
+    m = re.fullmatch(r"(\d+)年(\d{1,2})月(\d{1,2})日", r.date_zh(d))
+    assert m and dt.date(int(m[1]), int(m[2]), int(m[3])) == d
+    m = re.fullmatch(r"([A-Z][a-z]+) (\d{1,2}), (\d+)", r.date_en(d))
+    assert m and dt.date(int(m[3]), r.EN_MONTHS.index(m[1]) + 1, int(m[2])) == d
+
+
+def test_datetime_in_beijing_time():
+    t = dt.datetime(2026, 11, 26, 16, 58, tzinfo=dt.timezone.utc)   # 00:58 next day in Beijing
+    assert r.datetime_text(t, "zh-CN") == "2026年11月27日0点58分"
+    assert r.datetime_text(t, "en-US") == "November 27, 2026 at 0:58"
+    assert r.datetime_text(t, "en-US", tz=dt.timezone.utc) == "November 26, 2026 at 16:58"
+    with pytest.raises(ValueError):
+        r.datetime_text(dt.datetime(2026, 1, 1), "zh-CN")
+
+
+# --- digits one by one ---------------------------------------------------------------------
+
+def test_digits():
+    assert r.digits("402", "en-US") == "4 0 2"
+    assert r.digits("4021", "zh-CN") == "四 零 二 一"
+    assert r.digits("261120004173", "zh-CN", group=4) == "二 六 一 一，二 零 零 零，四 一 七 三"
+    assert r.digits("261120004173", "en-US", group=4) == "2 6 1 1, 2 0 0 0, 4 1 7 3"
+    assert r.digits("12*#", "en-US") == "1 2 star pound"
+    assert r.digits("12*#", "zh-CN") == "一 二 星 井"
+    assert r.digits("18x", "en-US") == "1 8 X"
+    assert r.digits("", "en-US") == ""
+    with pytest.raises(ValueError):
+        r.digits("1.5", "en-US")
+
+
+@given(st.text(alphabet="0123456789", max_size=30), st.integers(0, 6))
+def test_digits_round_trip(s, group):
+    zh = r.digits(s, "zh-CN", group=group)
+    en = r.digits(s, "en-US", group=group)
+    assert "".join(str(ZH_DIGIT[c]) for c in zh if c in ZH_DIGIT) == s
+    assert re.sub(r"[ ,]", "", en) == s
+    assert "幺" not in zh and "两" not in zh
+
+
+# --- opening hours -------------------------------------------------------------------------
+
+T = dt.time
+WEEKDAYS_SPLIT = {d: ((T(8, 30), T(12)), (T(13, 30), T(17, 30))) for d in range(5)}
+
+
+def test_hours_weekdays_with_lunch_break():
+    assert r.hours_text(WEEKDAYS_SPLIT, "zh-CN") == "周一至周五 上午8:30至12:00，下午13:30至17:30"
+    assert r.hours_text(WEEKDAYS_SPLIT, "en-US") == \
+        "Monday to Friday, 8:30 to 12:00 and 13:30 to 17:30, Beijing time"
+
+
+def test_hours_from_menu_file_style_strings():
+    weekly = {"mon": ["08:30-12:00", "13:30-17:30"], "tue": ["08:30-12:00", "13:30-17:30"],
+              "wed": ["13:30-17:30", "08:30-12:00"], "thu": ["08:30-12:00", "13:30-17:30"],
+              "fri": ["08:30-12:00", "13:30-17:30"]}
+    assert r.hours_text(weekly, "zh-CN") == r.hours_text(WEEKDAYS_SPLIT, "zh-CN")
+
+
+def test_hours_groups_and_single_days():
+    weekly = dict(WEEKDAYS_SPLIT)
+    weekly[5] = ((T(9), T(12)),)
+    weekly[6] = ((T(9), T(12)),)
+    assert r.hours_text(weekly, "zh-CN") == \
+        "周一至周五 上午8:30至12:00，下午13:30至17:30；周六、周日 9:00至12:00"
+    assert r.hours_text(weekly, "en-US") == ("Monday to Friday, 8:30 to 12:00 and 13:30 to 17:30; "
+                                             "Saturday and Sunday, 9:00 to 12:00, Beijing time")
+    only_wed = {2: ((T(14), T(18, 30)),)}
+    assert r.hours_text(only_wed, "zh-CN") == "周三 14:00至18:30"
+    assert r.hours_text(only_wed, "en-US") == "Wednesday, 14:00 to 18:30, Beijing time"
+
+
+def test_hours_non_consecutive_days_are_separate_groups():
+    weekly = {0: ((T(9), T(17)),), 2: ((T(9), T(17)),), 4: ((T(9), T(17)),)}
+    assert r.hours_text(weekly, "zh-CN") == "周一 9:00至17:00；周三 9:00至17:00；周五 9:00至17:00"
+
+
+def test_hours_around_the_clock():
+    weekly = {d: ((T(0), T.max),) for d in range(7)}   # ivr.engine's 24:00 is time.max
+    assert r.hours_text(weekly, "zh-CN") == "每天 全天24小时"
+    assert r.hours_text(weekly, "en-US") == "Every day, 24 hours a day, Beijing time"
+    assert r.hours_text({d: ["00:00-24:00"] for d in range(7)}, "en-US") == \
+        "Every day, 24 hours a day, Beijing time"
+
+
+def test_hours_evening_and_three_ranges():
+    weekly = {0: ((T(8), T(11, 30)), (T(13), T(17)), (T(18, 30), T(21)))}
+    assert r.hours_text(weekly, "zh-CN") == "周一 上午8:00至11:30，下午13:00至17:00，晚上18:30至21:00"
+    assert r.hours_text(weekly, "en-US") == \
+        "Monday, 8:00 to 11:30, 13:00 to 17:00, and 18:30 to 21:00, Beijing time"
+
+
+def test_hours_other_time_zone_and_none():
+    weekly = {0: ((T(9), T(17)),)}
+    assert r.hours_text(weekly, "en-US", timezone="Asia/Hong_Kong") == \
+        "Monday, 9:00 to 17:00, Asia/Hong_Kong time"
+    assert r.hours_text(weekly, "zh-CN", timezone="Asia/Hong_Kong") == \
+        "周一 9:00至17:00（Asia/Hong_Kong时间）"
+    assert r.hours_text({}, "zh-CN") == "暂无人工服务时间"
+    assert r.hours_text({3: ()}, "en-US") == "No staffed hours"
+
+
+@pytest.mark.parametrize("weekly", [{7: ["08:00-09:00"]}, {"sun day": ["08:00-09:00"]},
+                                    {0: ["8-9"]}, {0: ["09:00-08:00"]}, {0: ["08:00-25:00"]},
+                                    {0: ["08:61-09:00"]}, {0: [(T(9), T(9))]}])
+def test_hours_refuses_nonsense(weekly):
+    with pytest.raises(ValueError):
+        r.hours_text(weekly, "en-US")
+
+
+ranges = st.lists(st.tuples(st.integers(0, 23 * 60), st.integers(1, 60)), max_size=3)
+
+
+@given(st.dictionaries(st.integers(0, 6), ranges, max_size=7))
+def test_hours_mentions_every_open_day_and_time(raw):
+    weekly = {}
+    for day, spans in raw.items():
+        weekly[day] = tuple((T(a // 60, a % 60), T((a + n) // 60, (a + n) % 60))
+                            for a, n in spans if a + n < 24 * 60)
+    zh = r.hours_text(weekly, "zh-CN")
+    en = r.hours_text(weekly, "en-US")
+    open_days = {d for d, spans in weekly.items() if spans}
+    if not open_days:
+        assert zh == "暂无人工服务时间"
+        return
+    assert en.endswith(", Beijing time")
+    for spans in weekly.values():
+        for a, b in spans:
+            for t in (a, b):
+                clock = f"{t.hour}:{t.minute:02d}"
+                assert clock in zh and clock in en
+    # Every open day is named, directly or inside a range "X至Y" / "X to Y".
+    named = set()
+    for m in re.finditer(r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
+                         r"(?: to (Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday))?", en):
+        first = r.EN_WEEKDAYS.index(m[1])
+        last = r.EN_WEEKDAYS.index(m[2]) if m[2] else first
+        named.update(range(first, last + 1))
+    if en.startswith("Every day"):
+        named = set(range(7))
+    assert named == open_days
