@@ -35,6 +35,21 @@ DEFAULTS: dict[str, object] = {
     "NOW": None,
     "TWILIO_AUTH_TOKEN": None,
     "TWILIO_ACCOUNT_SID": None,
+    # TTS: local text-to-speech (pyttsx3 on espeak-ng) and prompt audio (see docs/audio.md).
+    # espeak-ng voice and rate (words per minute) per language.
+    "TTS_VOICES": {"zh-CN": "cmn", "en-US": "en-us"},
+    "TTS_RATES": {"zh-CN": 150, "en-US": 160},
+    # Seconds one render may take (engine start-up included) before the engine is killed.
+    "TTS_TIMEOUT": 20,
+    # Dynamic renders (balances, dates) kept in the audio cache; the oldest go first.
+    "TTS_DYNAMIC_CACHE_MAX": 2000,
+    # Cache-Control max-age (seconds) of /audio/<lang>/<prompt>.wav.
+    "AUDIO_MAX_AGE": 3600,
+    # security
+    # Per calling number: this many wrong passwords (any ID numbers, any calls) within the window
+    # refuse further logins from that number until the window ends (issue 7).
+    "CALLER_MAX_FAILURES": 10,
+    "CALLER_WINDOW_MINUTES": 60,
 }
 
 

@@ -1,0 +1,102 @@
+"""GET /audio/... and the audio_path() contract the TwiML layer uses."""
+import re
+from urllib.parse import unquote
+
+from ivr.tts.store import PromptAudio
+
+from .conftest import render_all
+from .helpers import assert_telephony_wav, write_tone
+
+WELCOME_ZH = "您好，欢迎致电12333社会保障服务热线。"
+
+
+def service(app):
+    return app.extensions["ivr_audio"]
+
+
+def test_static_prompt_is_served_as_cacheable_wav(app, client, store):
+    render_all(store)
+    resp = client.get("/audio/zh-CN/welcome.wav")
+    assert resp.status_code == 200
+    assert resp.mimetype == "audio/wav"
+    assert resp.headers["ETag"] and resp.headers["Last-Modified"]
+    assert resp.cache_control.public and resp.cache_control.max_age == 3600
+    assert unquote(resp.headers["X-Prompt-Text"]) == WELCOME_ZH
+    assert re.fullmatch(r"[A-Za-z0-9%._~-]+", resp.headers["X-Prompt-Text"])  # ASCII-safe header
+    assert_telephony_wav(resp.data, WELCOME_ZH, 150)
+    again = client.get("/audio/zh-CN/welcome.wav", headers={"If-None-Match": resp.headers["ETag"]})
+    assert again.status_code == 304
+    assert client.head("/audio/en-US/goodbye.wav").status_code == 200
+
+
+def test_unknown_prompts_are_404(client, store):
+    render_all(store)
+    for url in ("/audio/zh-CN/nope.wav", "/audio/fr-FR/welcome.wav", "/audio/zh-CN/balance.wav",
+                "/audio/zh-CN/..%2Fmanifest.wav", "/audio/zh-CN/balance/0123456789abcdef0123456789abcdef.wav",
+                "/audio/zh-CN/balance/not-a-key.wav"):
+        assert client.get(url).status_code == 404, url
+
+
+def test_static_route_renders_a_missing_prompt(client, audio_dir):
+    resp = client.get("/audio/en-US/goodbye.wav")
+    assert resp.status_code == 200
+    assert_telephony_wav(resp.data, "Thank you for calling. Goodbye.", 160)
+    assert (audio_dir / "en-US" / "goodbye.wav").read_bytes() == resp.data
+
+
+def test_audio_path_static(app, client, store):
+    audio = service(app)
+    assert audio.audio_path("zh-CN", "welcome", WELCOME_ZH, dynamic=False, render=False) is None
+    render_all(store)
+    assert audio.audio_path("zh-CN", "welcome", WELCOME_ZH, dynamic=False, render=False) == "/audio/zh-CN/welcome.wav"
+    # Audio for exactly that text only: other text under the same id is not this file.
+    assert audio.audio_path("zh-CN", "welcome", "别的文字。", dynamic=False, render=False) is None
+
+
+def test_audio_path_renders_when_asked(app, client, audio_dir):
+    audio = service(app)
+    path = audio.audio_path("en-US", "main_menu", "For your personal account, press 1. For an agent, press 0.",
+                            dynamic=False, render=True)
+    assert path == "/audio/en-US/main_menu.wav"
+    assert client.get(path).status_code == 200
+    assert audio.audio_path("en-US", "main_menu", "For your personal account, press 1. For an agent, press 0.",
+                            dynamic=False, render=False) == path
+
+
+def test_audio_path_dynamic(app, client):
+    audio = service(app)
+    text = "您的医疗保险个人账户余额为1234.56元。"
+    assert audio.audio_path("zh-CN", "balance", text, dynamic=True, render=False) is None
+    path = audio.audio_path("zh-CN", "balance", text, dynamic=True, render=True)
+    assert re.fullmatch(r"/audio/zh-CN/balance/[0-9a-f]{32}\.wav", path)
+    assert audio.audio_path("zh-CN", "balance", text, dynamic=True, render=False) == path
+    resp = client.get(path)
+    assert resp.status_code == 200 and resp.mimetype == "audio/wav"
+    assert unquote(resp.headers["X-Prompt-Text"]) == text
+    assert resp.cache_control.immutable and resp.cache_control.max_age >= 86400
+    assert_telephony_wav(resp.data, text, 150)
+    # Another process (another gunicorn worker) finds it through the manifest.
+    other = PromptAudio.from_config(app.config)
+    assert other.lookup_dynamic("zh-CN", text).path.read_bytes() == resp.data
+
+
+def test_audio_path_recording_wins(app, client, store, prompts_dir):
+    render_all(store)
+    recording = write_tone(prompts_dir / "recorded" / "en-US" / "welcome.wav")
+    audio = service(app)
+    text = "Hello, welcome to the 12333 social security hotline."
+    assert audio.audio_path("en-US", "welcome", text, dynamic=False, render=False) == "/audio/en-US/welcome.wav"
+    resp = client.get("/audio/en-US/welcome.wav")
+    assert resp.data == recording and resp.headers["ETag"].startswith('"rec-')
+    assert unquote(resp.headers["X-Prompt-Text"]) == text
+
+
+def test_audio_path_never_raises_for_missing_files(app, store, audio_dir):
+    audio = service(app)
+    render_all(store)
+    (audio_dir / "zh-CN" / "goodbye.wav").unlink()
+    assert audio.audio_path("zh-CN", "goodbye", "感谢您的来电，再见。", dynamic=False, render=False) is None
+    (audio_dir / "manifest.json").write_text("{not json", encoding="utf-8")
+    assert audio.audio_path("zh-CN", "welcome", WELCOME_ZH, dynamic=False, render=False) is None
+    assert audio.audio_path("zh-CN", "balance", "余额为1元。", dynamic=True, render=False) is None
+    assert audio.audio_path("xx-XX", "welcome", "hi", dynamic=False, render=False) is None
