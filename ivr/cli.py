@@ -8,6 +8,10 @@ import click
 # Modules that define ``commands``: a list of click commands/groups added to ``ivr``.
 _COMMAND_MODULES = [
     "ivr.cli_core",
+    "ivr.accounts.cli",
+    "ivr.tts.cli",
+    "ivr.twilio_cli",
+    "ivr.phone.cli",
 ]
 
 

@@ -279,7 +279,7 @@ class AccountService:
     @classmethod
     def from_config(cls, config, session_factory, **kwargs) -> "AccountService":
         """Build from a Flask config: LOCK_HOURS, MAX_PASSWORD_ATTEMPTS, INITIAL_PASSWORD,
-        SECRET_KEY (HMAC key) and NOW (an ISO date-time that stands in for the clock; naive
+        SECRET_KEY (HMAC key), CALLER_MAX_FAILURES and CALLER_WINDOW_MINUTES (per-number limit), and NOW (an ISO date-time that stands in for the clock; naive
         means Beijing time). Keyword arguments override."""
         fixed = config.get("NOW")
         if fixed and "now" not in kwargs:
@@ -288,6 +288,9 @@ class AccountService:
             if moment.tzinfo is None:
                 moment = moment.replace(tzinfo=BEIJING)
             kwargs["now"] = lambda: moment
+        kwargs.setdefault("caller_max_failures", int(config.get("CALLER_MAX_FAILURES", 10)))
+        kwargs.setdefault("caller_window",
+                          dt.timedelta(minutes=float(config.get("CALLER_WINDOW_MINUTES", 60))))
         return cls(session_factory, lock_hours=config["LOCK_HOURS"],
                    max_attempts=config["MAX_PASSWORD_ATTEMPTS"],
                    initial_password=config["INITIAL_PASSWORD"],

@@ -1,0 +1,249 @@
+"""A call in progress, driven step by step: expect what the caller hears, press keys, hang up.
+
+When keys are pressed: right after the prompt the caller last expected, if that prompt belongs
+to the current Gather (barge-in: the rest of its prompts are skipped); otherwise once every
+prompt of the Gather has played once (a caller who knows the menu does not wait for loops).
+Silence (``_``) always lets the prompts finish and the timeout run out.
+"""
+from __future__ import annotations
+
+import email.utils
+import json
+import math
+import re
+from pathlib import Path
+
+from ivr.phone.context import CallContext
+from ivr.phone.errors import CallEnded, ExpectationFailed
+from ivr.phone.interpreter import run_call
+from ivr.phone.keys import HANGUP, CallerInput
+from ivr.phone.outcomes import End, Listen
+
+HEARD_VERBS = ("Say", "Play")
+WHOLE_EVENT = -1  # an expectation matched a whole event, not a stretch of its text
+
+
+class Call:
+    def __init__(self, ctx: CallContext, record_to: str | Path | None = None):
+        self.ctx = ctx
+        self.record_to = record_to
+        self.ended: End | None = None
+        self._script = run_call(ctx)
+        self._point: Listen | None = None
+        self._cursor = 0  # events before it have been matched or passed by
+        self._offset = 0  # characters of the cursor event's text already matched
+        self._matched = -1  # index of the event the last expect matched
+        self._send(None)
+
+    # -- what happened ----------------------------------------------------------------------
+    @property
+    def sid(self) -> str:
+        return self.ctx.sid
+
+    @property
+    def events(self) -> list[dict]:
+        return self.ctx.events
+
+    @property
+    def requests(self) -> list[dict]:
+        return self.ctx.requests
+
+    @property
+    def heard(self) -> list[str]:
+        """Texts of the prompts heard so far (Play files without known text show their URL)."""
+        return [e.get("text") or e.get("url") or e.get("digits", "") for e in self.events if e["verb"] in HEARD_VERBS]
+
+    @property
+    def errors(self) -> list[dict]:
+        return [e for e in self.events if e["verb"] == "Error"]
+
+    @property
+    def warnings(self) -> list[dict]:
+        return [e for e in self.events if e["verb"] == "Warning"]
+
+    @property
+    def waiting(self) -> Listen | None:
+        """The input point the call is paused at, None once it has ended."""
+        return self._point
+
+    @property
+    def status(self) -> str:
+        return self.ended.status if self.ended else "in-progress"
+
+    @property
+    def ended_by(self) -> str | None:
+        return self.ended.by if self.ended else None
+
+    @property
+    def duration(self) -> float:
+        """Seconds from answer to the end (0 for a call never answered), on the simulated clock."""
+        if self.ctx.answered_at is None:
+            return 0.0
+        return round(self.ctx.clock.now - self.ctx.answered_at, 3)
+
+    @property
+    def transcript(self) -> str:
+        from ivr.phone.transcript import format_call
+
+        return format_call(self)
+
+    def to_dict(self) -> dict:
+        s = self.ctx.settings
+        return {"call_sid": self.sid, "status": self.status, "duration": self.duration, "ended_by": self.ended_by,
+                "from": s.caller, "to": s.called, "url": s.url, "events": self.events, "requests": self.requests}
+
+    def to_json(self, **kwargs) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+
+    def recording_wav(self) -> bytes:
+        if self.ctx.recording is None:
+            raise ValueError("this call was not recorded: dial(record=...)")
+        return self.ctx.recording.wav(self.ctx.clock.now)
+
+    # -- driving ----------------------------------------------------------------------------
+    def expect(self, pattern: str, regex: bool = False) -> dict:
+        """Wait for a prompt whose text (or Play URL) contains ``pattern`` (case-insensitive), or
+        matches it as a regular expression. Only prompts up to the next input point count, and
+        the search goes on from where the last match ended, even inside the same prompt."""
+        compiled = re.compile(pattern if regex else re.escape(pattern), 0 if regex else re.IGNORECASE)
+
+        def wanted(event, start):
+            if event["verb"] not in HEARD_VERBS:
+                return None
+            for key in ("text", "url", "digits"):
+                found = compiled.search(event.get(key) or "", start if key == "text" else 0)
+                if found:
+                    return found.end() if key == "text" else WHOLE_EVENT
+            return None
+        return self._expect(wanted, f"a prompt matching {pattern!r}")
+
+    def expect_event(self, verb: str, **fields) -> dict:
+        """Wait for an event of ``verb`` whose fields include ``fields`` (e.g. Dial, status="busy")."""
+        def wanted(e, _start):
+            return WHOLE_EVENT if e["verb"] == verb and all(e.get(k) == v for k, v in fields.items()) else None
+        shown = ", ".join(f"{k}={v!r}" for k, v in fields.items())
+        return self._expect(wanted, f"<{verb}> {shown}".strip())
+
+    def expect_error(self, code: int) -> dict:
+        return self._expect(lambda e, _start: WHOLE_EVENT if e["verb"] == "Error" and e.get("code") == int(code) else None,
+                            f"error {code}")
+
+    def expect_hangup(self) -> None:
+        """The app ends the call without asking the caller for anything more."""
+        while self._point is not None:
+            if self._point.final:
+                self._fail("the call to end", "the call is waiting for the caller's input")
+            self._send(None)
+        if self.ended.by == "caller":
+            self._fail("the app to end the call", "the caller hung up")
+
+    def press(self, keys: str | CallerInput) -> None:
+        """Answer the next input point: digits, ``_`` silence, ``say:TEXT`` or ``hangup``."""
+        self._deliver(keys if isinstance(keys, CallerInput) else CallerInput.parse(keys))
+
+    def silence(self) -> None:
+        self.press("_")
+
+    def say(self, text: str) -> None:
+        self._deliver(CallerInput(speech=text))
+
+    def hangup(self) -> None:
+        """The caller hangs up now, wherever the call is."""
+        if self.ended is None:
+            self._script.close()
+            self._point = None
+            self._finish(End("caller"))
+
+    def run(self, keys=()) -> "Call":
+        """Answer input points with ``keys`` in turn; when they run out the caller hangs up at the
+        next input point (after hearing its prompts once). Keys left over when the call ends are
+        returned in ``unused_keys``."""
+        tokens = [t if isinstance(t, CallerInput) else CallerInput.parse(t) for t in keys]
+        while tokens and self._deliver(tokens[0], required=False):
+            tokens.pop(0)
+        self.unused_keys = [str(t) for t in tokens]
+        self.finish()
+        return self
+
+    def advance(self) -> Listen | None:
+        """Let the prompts play until the caller is due to answer (every prompt of the input
+        point heard once) or the call ends. Returns the input point, or None once ended."""
+        while self._point is not None and not (self._point.final or self._point.heard_all):
+            self._send(None)
+        return self._point
+
+    def finish(self) -> None:
+        """Let the call play out; hang up at the next input point."""
+        if self.ended is None:
+            self._deliver(HANGUP)
+
+    # -- internals --------------------------------------------------------------------------
+    def _send(self, value) -> None:
+        try:
+            self._point = self._script.send(value)
+        except StopIteration as stop:
+            self._point = None
+            self._finish(stop.value)
+
+    def _ready(self, point: Listen, given: CallerInput) -> bool:
+        if point.final:
+            return True
+        if given.silent:
+            return False
+        return point.heard_all or self._matched >= point.gather_start
+
+    def _deliver(self, given: CallerInput, required: bool = True) -> bool:
+        """Give ``given`` at the next point that takes it; False if the call ended first."""
+        while True:
+            if self._point is None:
+                if given.hangup or not required:
+                    return False
+                raise CallEnded(f"the call ended ({self.ended_by}) before the caller could answer {given}\n\n"
+                                + self.transcript)
+            if self._ready(self._point, given):
+                self._cursor, self._offset = len(self.events), 0
+                self._send(given)
+                return True
+            self._send(None)
+
+    def _expect(self, wanted, what: str) -> dict:
+        """``wanted(event, start)``: None for no match, WHOLE_EVENT, or where the match ended in
+        the event's text (a later expect may go on matching the rest of that text)."""
+        while True:
+            for index in range(self._cursor, len(self.events)):
+                start = self._offset if index == self._cursor else 0
+                found = wanted(self.events[index], start)
+                if found is None:
+                    continue
+                if found == WHOLE_EVENT:
+                    self._cursor, self._offset = index + 1, 0
+                else:
+                    self._cursor, self._offset = index, found  # the rest of this prompt is still ahead
+                self._matched = index
+                return self.events[index]
+            if self._point is None:
+                self._fail(what, f"the call ended ({self.ended_by})")
+            if self._point.final:
+                self._fail(what, "the call is waiting for the caller's input")
+            self._send(None)
+
+    def _fail(self, what: str, why: str):
+        heard = [e.get("text") or e.get("url") for e in self.events[self._cursor:] if e["verb"] in HEARD_VERBS]
+        detail = "\n".join(f"  - {h}" for h in heard) or "  (nothing)"
+        raise ExpectationFailed(f"expected {what}, but {why}. Heard since the last step:\n{detail}\n\n{self.transcript}")
+
+    def _finish(self, ended: End) -> None:
+        self.ended = ended
+        ctx = self.ctx
+        if ended.by == "caller":
+            ctx.emit("Hangup", by="caller")
+        s = ctx.settings
+        if s.status_callback:
+            ctx.call_status = ended.status
+            ctx.callback(s.status_callback, s.status_callback_method, ctx.params(
+                CallDuration=str(math.ceil(self.duration)), CallbackSource="call-progress-events",
+                SequenceNumber="0", Timestamp=email.utils.formatdate(usegmt=True)))
+        ctx.call_status = ended.status
+        if self.record_to is not None:
+            Path(self.record_to).write_bytes(self.recording_wav())
+        ctx.transport.close()

@@ -1,0 +1,201 @@
+"""One call's state: its parameters, clock, events, webhook fetches and the Twilio error path."""
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Callable
+from urllib.parse import unquote, urljoin
+
+from ivr.phone import document as documents
+from ivr.phone import errors
+from ivr.phone.audio import Recording
+from ivr.phone.clock import Clock
+from ivr.phone.document import Document
+from ivr.phone.fetcher import Fetcher
+from ivr.phone.outcomes import GuardTripped
+from ivr.phone.settings import PhoneSettings
+from ivr.phone.transport import Transport
+from ivr.phone.voice import Sound, Voice
+
+PROMPT_TEXT_HEADER = "X-Prompt-Text"  # our app's audio carries its text, UTF-8 percent-encoded
+
+
+class AudioCache:
+    """Play files by URL, shared by a phone's calls (Twilio caches media too). Thread-safe."""
+
+    def __init__(self) -> None:
+        self._items: dict[str, tuple[bytes, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, url: str):
+        with self._lock:
+            return self._items.get(url)
+
+    def put(self, url: str, data: bytes, text: str | None) -> None:
+        with self._lock:
+            self._items[url] = (data, text)
+
+
+class Queues:
+    """Simulated call queues shared by a phone's calls: name -> call sids waiting."""
+
+    def __init__(self) -> None:
+        self._waiting: dict[str, list[str]] = {}
+        self._lock = threading.Lock()
+
+    def join(self, name: str, sid: str) -> int:
+        with self._lock:
+            self._waiting.setdefault(name, []).append(sid)
+            return len(self._waiting[name])
+
+    def leave(self, name: str, sid: str) -> None:
+        with self._lock:
+            if sid in self._waiting.get(name, []):
+                self._waiting[name].remove(sid)
+
+    def size(self, name: str) -> int:
+        with self._lock:
+            return len(self._waiting.get(name, []))
+
+
+class CallContext:
+    def __init__(self, settings: PhoneSettings, transport: Transport, voice: Voice,
+                 recording: Recording | None = None, audio_cache: AudioCache | None = None,
+                 queues: Queues | None = None, on_event: Callable[[dict], None] | None = None,
+                 on_sound: Callable[[Sound], None] | None = None):
+        self.settings = settings
+        self.sid = "CA" + uuid.uuid4().hex
+        self.clock = Clock()
+        self.events: list[dict] = []
+        self.requests: list[dict] = []
+        self.request_positions: list[int] = []  # events before each request, to interleave them
+        self.transport = transport
+        self.fetcher = Fetcher(transport, settings.auth_token, settings.timeout, settings.max_redirects,
+                               on_request=self._log_request)
+        self.voice = voice
+        self.recording = recording
+        self.audio_cache = audio_cache or AudioCache()
+        self.queues = queues or Queues()
+        self.on_event = on_event
+        self.on_sound = on_sound
+        self.call_status = "ringing"  # the first webhook sees ringing, later ones in-progress
+        self.answered_at: float | None = None
+        self.verbs_run = 0
+        self.webhooks = 0  # TwiML fetches, for the loop guard
+
+    # -- parameters -------------------------------------------------------------------------
+    def params(self, **extra: str) -> dict[str, str]:
+        s = self.settings
+        base = {
+            "CallSid": self.sid, "AccountSid": s.account_sid, "From": s.caller, "To": s.called,
+            "Caller": s.caller, "Called": s.called, "CallStatus": self.call_status,
+            "Direction": "inbound", "ApiVersion": "2010-04-01",
+        }
+        base.update(extra)
+        return base
+
+    # -- events and time --------------------------------------------------------------------
+    def emit(self, verb: str, **fields) -> dict:
+        event = {"verb": verb, "at": round(self.clock.now, 3), **fields}
+        self.events.append(event)
+        if self.on_event:
+            self.on_event(event)
+        return event
+
+    def play(self, sound: Sound) -> float:
+        """The caller hears (or makes) ``sound`` now; the clock moves on by its length."""
+        if sound.samples is not None:
+            if self.recording is not None:
+                self.recording.add(self.clock.now, sound.samples)
+            if self.on_sound:
+                self.on_sound(sound)
+        self.clock.advance(sound.seconds)
+        self.check_guard()
+        return sound.seconds
+
+    def wait(self, seconds: float) -> None:
+        self.clock.advance(seconds)
+        self.check_guard()
+
+    def answer(self) -> None:
+        if self.answered_at is None:
+            self.answered_at = self.clock.now
+
+    def warn(self, message: str, code: int = errors.SCHEMA_WARNING, **fields) -> None:
+        self.emit("Warning", code=code, message=message, **fields)
+
+    def check_guard(self) -> None:
+        s = self.settings
+        if self.clock.now > s.time_limit:
+            raise GuardTripped(f"the call passed its time limit of {s.time_limit:g} s")
+        if self.verbs_run > s.max_verbs:
+            raise GuardTripped(f"more than {s.max_verbs} verbs run")
+        if self.webhooks > s.max_requests:
+            raise GuardTripped(f"more than {s.max_requests} webhook requests")
+
+    def _log_request(self, record: dict) -> None:
+        record["at"] = round(self.clock.now, 3)
+        self.request_positions.append(len(self.events))
+        self.webhooks += record["purpose"] == "twiml"
+        self.requests.append(record)
+
+    # -- fetching ---------------------------------------------------------------------------
+    def resolve(self, url: str, doc: Document | None) -> str:
+        return urljoin(doc.url, url.strip()) if doc else url.strip()
+
+    def load(self, url: str, method: str, params: dict[str, str]) -> Document | None:
+        """Fetch and parse a document; on failure Twilio's error path: fallback URL or goodbye."""
+        try:
+            return self._load(url, method, params)
+        except errors.FetchError as exc:
+            self.emit("Error", code=exc.code, message=exc.message, url=exc.url, fatal=True)
+            failure = exc
+        if self.settings.fallback_url:
+            try:
+                return self._load(self.settings.fallback_url, self.settings.fallback_method,
+                                  {**params, "ErrorCode": str(failure.code), "ErrorUrl": failure.url})
+            except errors.FetchError as exc:
+                self.emit("Error", code=exc.code, message=exc.message, url=exc.url, fatal=True)
+        self.answer()  # Twilio answers to play its error message
+        self.emit("Say", text=errors.APPLICATION_ERROR_TEXT, language="en-US", source="twilio")
+        self.play(self.voice.say(errors.APPLICATION_ERROR_TEXT, "en-US"))
+        return None
+
+    def _load(self, url: str, method: str, params: dict[str, str]) -> Document:
+        self.check_guard()
+        try:
+            fetched = self.fetcher.fetch(url, method, params)
+        finally:
+            self.call_status = "in-progress"
+        if fetched.kind == "audio":
+            self.audio_cache.put(fetched.url, fetched.body, _prompt_text(fetched.headers))
+        doc = documents.parse(fetched)
+        for problem in doc.warnings:
+            self.warn(problem, url=doc.url)
+        return doc
+
+    def fetch_audio(self, url: str) -> tuple[bytes | None, str | None]:
+        """A <Play> file: (bytes, known text). A failed fetch is an error the call survives."""
+        cached = self.audio_cache.get(url)
+        if cached:
+            return cached
+        try:
+            fetched = self.fetcher.fetch(url, "GET", {}, purpose="audio")
+        except errors.FetchError as exc:
+            self.emit("Error", code=exc.code, message=exc.message, url=exc.url, fatal=False)
+            return None, None
+        text = _prompt_text(fetched.headers)
+        self.audio_cache.put(url, fetched.body, text)
+        return fetched.body, text
+
+    def callback(self, url: str, method: str, params: dict[str, str]) -> None:
+        """Fire-and-forget webhooks (status, transcription): the answer is ignored."""
+        try:
+            self.fetcher.fetch(url, method, params, purpose="callback")
+        except errors.FetchError as exc:
+            self.emit("Error", code=exc.code, message=exc.message, url=exc.url, fatal=False)
+
+
+def _prompt_text(headers) -> str | None:
+    raw = headers.get(PROMPT_TEXT_HEADER) if headers else None
+    return unquote(raw, encoding="utf-8") if raw else None

@@ -1,0 +1,46 @@
+"""A fetched answer turned into the verbs the phone will run, as Twilio reads it."""
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+from ivr.phone import errors, schema
+from ivr.phone.fetcher import Fetched
+
+
+@dataclass
+class Document:
+    url: str  # relative URLs resolve against it; a Gather without action posts back to it
+    verbs: list[ET.Element]
+    warnings: list[str] = field(default_factory=list)
+
+
+def _charset(fetched: Fetched) -> str:
+    for part in (fetched.headers.get("Content-Type") or "").split(";")[1:]:
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "charset" and value.strip():
+            return value.strip().strip('"')
+    return "utf-8"
+
+
+def parse(fetched: Fetched) -> Document:
+    """TwiML as written; ``text/plain`` is read aloud and audio played, then Twilio hangs up."""
+    if fetched.kind == "text":
+        text = fetched.body.decode(_charset(fetched), errors="replace")
+        say = ET.Element("Say", {"language": "en-US"})
+        say.text = text
+        return Document(fetched.url, [say, ET.Element("Hangup")])
+    if fetched.kind == "audio":
+        play = ET.Element("Play")
+        play.text = fetched.url
+        return Document(fetched.url, [play, ET.Element("Hangup")])
+    try:
+        root = ET.fromstring(fetched.body)
+    except ET.ParseError as exc:
+        raise errors.FetchError(errors.DOCUMENT_PARSE_FAILURE, f"document parse failure: {exc}", fetched.url) from None
+    if root.tag != "Response":
+        raise errors.FetchError(errors.DOCUMENT_PARSE_FAILURE, f"root element is <{root.tag}>, not <Response>",
+                                fetched.url)
+    warnings = [problem for verb in root for problem in schema.problems(verb)]
+    warnings += [f"<Response> has no attribute {schema.attribute_name(a)!r}" for a in root.attrib]
+    return Document(fetched.url, list(root), warnings)

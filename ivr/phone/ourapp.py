@@ -1,0 +1,64 @@
+"""Glue to this project's own hotline: the one place the phone builds it (``ivr.create_app``).
+
+The rest of ``ivr.phone`` only speaks TwiML over a transport and works with any app.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import tempfile
+from pathlib import Path
+
+
+def hotline_app(config: dict | None = None):
+    from ivr import create_app  # lazy: the phone package itself never loads the hotline
+
+    return create_app(config or {})
+
+
+# Made-up accounts the shipped scenarios use for what changes an account (password, lost card,
+# lockout), so the demo accounts stay as documented: ``ivr db seed --accounts 5 --seed 1``.
+SCENARIO_BULK_ACCOUNTS = (5, 1)
+
+
+def seeded_hotline_app(config: dict | None = None, directory: str | Path | None = None):
+    """The hotline on a fresh database (in ``directory``, unless config names one) holding the
+    demo accounts and the scenarios' made-up accounts: what ``ivr test`` and the tests use."""
+    config = dict(config or {})
+    if "DATABASE_URL" not in config:
+        key = hashlib.sha1(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
+        config["DATABASE_URL"] = temporary_database(directory, f"hotline-{key}.sqlite3")
+    app = hotline_app(config)
+    seed_accounts(app.extensions["ivr_db"].Session)
+    return app
+
+
+def seed_accounts(session_factory) -> None:
+    from ivr.accounts.seed import seed_bulk, seed_demo
+
+    seed_demo(session_factory)
+    count, seed = SCENARIO_BULK_ACCOUNTS
+    seed_bulk(session_factory, count, seed)
+
+
+def temporary_database(directory: str | Path | None = None, name: str = "phone.sqlite3") -> str:
+    """A fresh SQLite database URL, so scenario runs never touch the real call records."""
+    directory = Path(directory or tempfile.mkdtemp(prefix="ivr-phone-"))
+    path = directory / name
+    if path.exists():
+        path.unlink()
+    return f"sqlite:///{path}"
+
+
+def parse_config(pairs) -> dict:
+    """``KEY=VALUE`` pairs from the command line; values are JSON when they parse as JSON."""
+    config = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ValueError(f"config must be KEY=VALUE, not {pair!r}")
+        try:
+            config[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            config[key.strip()] = value
+    return config

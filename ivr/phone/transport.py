@@ -1,0 +1,119 @@
+"""How the phone reaches a TwiML app: in-process through WSGI, or over HTTP.
+
+Both transports make exactly one HTTP exchange per call to ``request`` (redirects, signatures,
+content types and limits are the fetcher's job, so both behave alike) and keep cookies for the
+lifetime of the transport object, which the phone creates per call (Twilio keeps cookies within
+a call only).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Callable, Mapping, Protocol
+from urllib.parse import urlsplit
+
+import requests
+from werkzeug.test import Client
+
+from ivr.phone import errors
+
+
+@dataclass
+class RawResponse:
+    status: int
+    headers: Mapping[str, str]  # case-insensitive
+    body: bytes
+    too_big: bool = False  # the body exceeded the limit and was cut
+
+
+class Transport(Protocol):
+    def request(self, method: str, url: str, form: dict[str, str] | None, headers: dict[str, str],
+                timeout: float, limit: int | None) -> RawResponse: ...
+
+    def close(self) -> None: ...
+
+
+def origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+class WsgiTransport:
+    """Calls a WSGI app in-process (werkzeug's test Client, which keeps cookies).
+
+    Only URLs on ``base_url``'s origin reach the app: Twilio could not fetch anything else from a
+    local app either, and an offline run must not touch the network. The app runs in this thread,
+    so a slow answer is measured and discarded after the fact (Twilio would have hung up on it).
+    """
+
+    def __init__(self, app: Callable, base_url: str = "http://localhost"):
+        self.client = Client(app)
+        self.origin = origin(base_url)
+
+    def request(self, method, url, form, headers, timeout, limit):
+        if origin(url) != self.origin:
+            raise errors.TransportError(errors.HTTP_BAD_HOST, f"{origin(url)} is not served in-process "
+                                        f"(only {self.origin} is)")
+        started = time.monotonic()
+        response = self.client.open(url, method=method, data=form, headers=headers, follow_redirects=False)
+        try:
+            body = response.get_data()
+        finally:
+            response.close()
+        if time.monotonic() - started > timeout:
+            raise errors.TransportError(errors.HTTP_CONNECTION_FAILURE, f"no answer within {timeout:g} s")
+        too_big = limit is not None and len(body) > limit
+        return RawResponse(response.status_code, response.headers, body[: limit + 1] if too_big else body, too_big)
+
+    def close(self) -> None:
+        pass
+
+
+class HttpTransport:
+    """Real HTTP with requests. ``adapter`` lets many calls share one connection pool (load runs)."""
+
+    CHUNK = 16384
+
+    def __init__(self, adapter: requests.adapters.HTTPAdapter | None = None):
+        self.session = requests.Session()
+        self.session.trust_env = False  # Twilio does not go through the tester's proxy settings
+        self.shared_pool = adapter is not None
+        if adapter is not None:
+            self.session.mount("http://", adapter)
+            self.session.mount("https://", adapter)
+
+    def request(self, method, url, form, headers, timeout, limit):
+        started = time.monotonic()
+        try:
+            response = self.session.request(method, url, data=form, headers=headers, allow_redirects=False,
+                                            stream=True, timeout=(min(10.0, timeout), timeout))
+        except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+                requests.exceptions.InvalidSchema) as exc:
+            raise errors.TransportError(errors.INVALID_URL, f"invalid URL: {exc}") from None
+        except requests.exceptions.Timeout:
+            raise errors.TransportError(errors.HTTP_CONNECTION_FAILURE, f"no answer within {timeout:g} s") from None
+        except requests.exceptions.ConnectionError as exc:
+            if "NameResolution" in repr(exc) or "Name or service not known" in str(exc):
+                raise errors.TransportError(errors.HTTP_BAD_HOST, f"cannot resolve host: {exc}") from None
+            raise errors.TransportError(errors.HTTP_CONNECTION_FAILURE, f"connection failed: {exc}") from None
+        try:
+            body = bytearray()
+            too_big = False
+            for chunk in response.iter_content(self.CHUNK):
+                body += chunk
+                if time.monotonic() - started > timeout:
+                    raise errors.TransportError(errors.HTTP_CONNECTION_FAILURE, f"no answer within {timeout:g} s")
+                if limit is not None and len(body) > limit:
+                    too_big = True
+                    break
+        except requests.exceptions.RequestException as exc:
+            raise errors.TransportError(errors.HTTP_CONNECTION_FAILURE, f"reading the answer failed: {exc}") from None
+        finally:
+            response.close()
+        if time.monotonic() - started > timeout:
+            raise errors.TransportError(errors.HTTP_CONNECTION_FAILURE, f"no answer within {timeout:g} s")
+        return RawResponse(response.status_code, response.headers, bytes(body), too_big)
+
+    def close(self) -> None:
+        if not self.shared_pool:  # closing the session would close the pool other calls share
+            self.session.close()
