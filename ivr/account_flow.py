@@ -65,12 +65,25 @@ def _account_id(ctx: FlowContext) -> int:
     return account_id
 
 
+def _caller(ctx: FlowContext) -> str:
+    """The calling number the per-caller limit counts against; calls without one share a count."""
+    return (ctx.env.caller or "").strip() or "anonymous"
+
+
+def _caller_limited(ctx: FlowContext, until: dt.datetime):
+    text = readout.datetime_text(_local(until), ctx.language)
+    return Finish([ctx.say("caller_limited", until=text)], Action("top"), outcome="caller_limited")
+
+
 class LoginFlow:
     entries = ("id_number", "password")
 
     def begin(self, ctx: FlowContext):
         ctx.data.pop("account_id", None)
         ctx.data.pop("login", None)
+        status = ctx.services.accounts.caller_status(_caller(ctx))
+        if status.blocked:   # say so before the caller keys an ID number that cannot log in
+            return _caller_limited(ctx, status.retry_at)
         return Ask("id_number")
 
     def on_entry(self, ctx: FlowContext, entry: str, value: str):
@@ -82,7 +95,7 @@ class LoginFlow:
             ctx.data["login"] = {"ref": accounts.id_reference(check.number), "masked": check.masked}
             return Ask("password")
         login = ctx.data.get("login") or {}
-        result = accounts.verify_reference(login.get("ref", ""), value, caller=ctx.env.caller)
+        result = accounts.verify_reference(login.get("ref", ""), value, caller=_caller(ctx))
         if result.ok:
             ctx.data.pop("login", None)
             ctx.data["account_id"] = result.account_id
@@ -90,9 +103,8 @@ class LoginFlow:
             return Finish(action=ctx.flow.on_success, outcome="login")
         if result.status == LOGIN_CALLER_LIMITED:
             # One number trying many ID numbers: refuse it for a while, whatever the ID.
-            until = readout.datetime_text(_local(result.locked_until), ctx.language)
             ctx.data.pop("login", None)
-            return Finish([ctx.say("caller_limited", until=until)], Action("top"), outcome="caller_limited")
+            return _caller_limited(ctx, result.locked_until)
         if result.locked_until is not None:
             until = readout.datetime_text(_local(result.locked_until), ctx.language)
             ctx.data.pop("login", None)

@@ -11,6 +11,9 @@ from ivr.config import load_config
 # Blueprint modules: each defines ``bp`` and may define ``init_app(app)``.
 _BLUEPRINT_MODULES = [
     "ivr.web.voice",
+    "ivr.web.audio",
+    "ivr.web.phone_page",
+    "ivr.web.dashboard",
 ]
 
 
@@ -33,6 +36,9 @@ def create_app(config: dict | None = None) -> Flask:
     # Loads and validates menus.toml and the prompts; raises MenuFileError listing every problem.
     app.extensions["ivr_hotline"] = Hotline.from_config(app.config, db)
 
+    from ivr.web import security
+
+    security.init_app(app)   # X-Twilio-Signature, ProxyFix, no error pages on /voice (issue 7)
     for name in _BLUEPRINT_MODULES:
         module = importlib.import_module(name)
         if hasattr(module, "init_app"):

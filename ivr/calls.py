@@ -1,17 +1,33 @@
-"""Loading and saving call state by CallSid: one read and one upsert per webhook."""
+"""Loading and saving call state by CallSid: one read and one upsert per webhook.
+
+The hot path (``load`` and ``save`` on SQLite and PostgreSQL) runs statements compiled once per
+dialect straight on the DB-API cursor of the caller's connection, inside the caller's transaction:
+building the ``insert .. on_conflict_do_update`` with ORM coercion on every webhook cost more than
+the rest of the webhook together (docs/benchmarks.md). Values go through the column types' own bind
+processors, so what is stored is exactly what SQLAlchemy would store; other databases keep the ORM
+read-then-write.
+"""
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import re
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ivr.engine.state import CallState
 from ivr.models import Call, Voicemail, utcnow
 
 CALL_SID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_STATE_FIELDS = tuple(f.name for f in dataclasses.fields(CallState))
+_INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
+# Columns written by every save (the update on conflict); an insert adds started_at and caller,
+# and a save of an ended call adds ended_at.
+_UPDATED = ("call_sid", "state", "menu", "language", "outcome", "steps", "updated_at")
+_INSERTED = _UPDATED + ("started_at", "caller", "ended_at")
 
 
 def valid_sid(sid: str | None) -> bool:
@@ -22,7 +38,7 @@ def mask_phone(number: str | None) -> str:
     """Keep the country code and the last 4 digits: +8613812345678 -> +86138****5678."""
     if not number:
         return ""
-    number = number.strip()[:32]
+    number = "".join(c for c in number.strip()[:32] if c.isprintable())
     digits = sum(c.isdigit() for c in number)
     if digits < 7:
         return "*" * len(number)
@@ -30,44 +46,167 @@ def mask_phone(number: str | None) -> str:
     return number[:keep_head] + "*" * max(len(number) - keep_head - 4, 0) + number[-4:]
 
 
+def state_values(state: CallState) -> dict:
+    """The call state as stored: the same mapping as ``state.to_dict()`` without its deep copy
+    (the values are only serialized)."""
+    return {name: getattr(state, name) for name in _STATE_FIELDS}
+
+
+class _Compiled:
+    """One statement compiled for one dialect, with the bind processors of its parameters."""
+
+    def __init__(self, stmt, dialect, column_keys=None):
+        compiled = stmt.compile(dialect=dialect, column_keys=column_keys)
+        self.sql = compiled.string
+        self.positional = bool(compiled.positional)
+        self.names = tuple(compiled.positiontup if self.positional else compiled.binds)
+        active = []
+        for i, name in enumerate(self.names):
+            impl = compiled.binds[name].type.dialect_impl(dialect)
+            process = impl.bind_processor(dialect)
+            if process is not None:
+                active.append((i, repr(impl), process))
+        self.active = tuple(active)
+
+    def params(self, values: dict):
+        """DB-API parameters from ``values`` (one per bind name), through the bind processors; a
+        value given for several columns of the same type (a timestamp) is processed once."""
+        out = [values[name] for name in self.names]
+        done: dict = {}
+        for i, kind, process in self.active:
+            value = out[i]
+            if value is not None:
+                key = (kind, id(value))
+                if key not in done:
+                    done[key] = process(value)
+                out[i] = done[key]
+        return tuple(out) if self.positional else dict(zip(self.names, out))
+
+
+class _Statements:
+    """The hot path's statements for one dialect."""
+
+    def __init__(self, dialect):
+        table = Call.__table__
+        self.load = _Compiled(select(table.c.state).where(table.c.call_sid == bindparam("sid")), dialect)
+        self.state_result = table.c.state.type.dialect_impl(dialect).result_processor(dialect, None)
+        insert = _INSERTS[dialect.name](table)
+        self.upsert = _Compiled(self._upsert(insert, _UPDATED), dialect, list(_INSERTED))
+        self.upsert_ended = _Compiled(self._upsert(insert, _UPDATED + ("ended_at",)), dialect, list(_INSERTED))
+        c = table.c
+        self.outcome = _Compiled(select(c.outcome).where(c.call_sid == bindparam("sid")), dialect)
+        self.complete = _Compiled(
+            update(table).where(c.call_sid == bindparam("sid")).values(
+                ended_at=bindparam("ended", type_=c.ended_at.type),
+                duration=bindparam("duration", type_=c.duration.type),
+                outcome=func.coalesce(c.outcome, bindparam("new_outcome", type_=c.outcome.type))), dialect)
+
+    @staticmethod
+    def _upsert(insert, columns):
+        return insert.on_conflict_do_update(index_elements=[Call.__table__.c.call_sid],
+                                            set_={c: insert.excluded[c] for c in columns if c != "call_sid"})
+
+
+def _connection(session) -> Connection:
+    if isinstance(session, Connection):
+        return session
+    if session.new or session.dirty or session.deleted:
+        session.flush()   # what autoflush did before an ORM execute: pending objects go first
+    return session.connection()
+
+
 class CallStore:
-    def load(self, session: Session, sid: str) -> CallState | None:
-        row = session.execute(select(Call.state).where(Call.call_sid == sid)).scalar_one_or_none()
+    """``load`` and ``save`` take the webhook's Session (or a Core Connection) and work inside its
+    transaction; the caller commits."""
+
+    def __init__(self):
+        self._statements: dict = {}   # dialect -> _Statements
+
+    def _sql(self, conn: Connection) -> _Statements | None:
+        dialect = conn.dialect
+        sql = self._statements.get(dialect)
+        if sql is None and dialect.name in _INSERTS:
+            sql = self._statements[dialect] = _Statements(dialect)
+        return sql
+
+    def load(self, session: Session | Connection, sid: str) -> CallState | None:
+        conn = _connection(session)
+        sql = self._sql(conn)
+        if sql is None:
+            row = conn.execute(select(Call.state).where(Call.call_sid == sid)).scalar_one_or_none()
+        else:
+            cursor = conn.connection.cursor()
+            try:
+                cursor.execute(sql.load.sql, sql.load.params({"sid": sid}))
+                found = cursor.fetchone()
+            finally:
+                cursor.close()
+            row = found[0] if found else None
+            if row is not None and sql.state_result is not None:
+                row = sql.state_result(row)
         return CallState.from_dict(row) if row else None
 
-    def save(self, session: Session, state: CallState, caller: str | None = None) -> None:
+    def save(self, session: Session | Connection, state: CallState, caller: str | None = None) -> None:
         now = utcnow()
-        values = {
-            "call_sid": state.call_sid, "state": state.to_dict(), "menu": state.menu,
-            "language": state.language, "outcome": state.outcome, "steps": state.steps,
-            "updated_at": now,
-        }
-        if state.awaiting == "ended":
-            values["ended_at"] = now
-        insert_values = dict(values, started_at=now, caller=mask_phone(caller))
-        dialect = session.get_bind().dialect.name
-        ins = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
-        if ins is None:   # other databases: read-then-write is fine for one call's serial webhooks
-            if session.get(Call, state.call_sid):
+        ended = state.awaiting == "ended"
+        conn = _connection(session)
+        sql = self._sql(conn)
+        if sql is None:   # other databases: read-then-write is fine for one call's serial webhooks
+            values = {
+                "call_sid": state.call_sid, "state": state.to_dict(), "menu": state.menu,
+                "language": state.language, "outcome": state.outcome, "steps": state.steps,
+                "updated_at": now,
+            }
+            if ended:
+                values["ended_at"] = now
+            if isinstance(session, Session) and session.get(Call, state.call_sid):
                 session.execute(update(Call).where(Call.call_sid == state.call_sid).values(**values))
+            elif isinstance(session, Session):
+                session.add(Call(**values, started_at=now, caller=mask_phone(caller)))
+            elif conn.execute(select(Call.call_sid).where(Call.call_sid == state.call_sid)).first():
+                conn.execute(update(Call).where(Call.call_sid == state.call_sid).values(**values))
             else:
-                session.add(Call(**insert_values))
+                conn.execute(Call.__table__.insert().values(**values, started_at=now, caller=mask_phone(caller)))
             return
-        stmt = ins(Call).values(**insert_values)
-        stmt = stmt.on_conflict_do_update(index_elements=[Call.call_sid], set_=values)
-        session.execute(stmt)
+        stmt = sql.upsert_ended if ended else sql.upsert
+        cursor = conn.connection.cursor()
+        try:
+            cursor.execute(stmt.sql, stmt.params({
+                "call_sid": state.call_sid, "state": state_values(state), "menu": state.menu,
+                "language": state.language, "outcome": state.outcome, "steps": state.steps,
+                "updated_at": now, "started_at": now, "caller": mask_phone(caller),
+                "ended_at": now if ended else None}))
+        finally:
+            cursor.close()
 
-    def complete(self, session: Session, sid: str, duration: int | None, status: str | None) -> bool:
-        """Twilio's status callback: the call is over; keep its duration."""
-        values: dict = {"ended_at": utcnow(), "duration": duration}
-        call = session.get(Call, sid)
-        if call is None:
-            return False
-        if call.outcome is None:
-            # Caller hung up before the hotline ended the call.
-            values["outcome"] = "abandoned" if status in (None, "completed") else status
-        session.execute(update(Call).where(Call.call_sid == sid).values(**values))
-        return True
+    def complete(self, session: Session | Connection, sid: str, duration: int | None, status: str | None) -> bool:
+        """Twilio's status callback: the call is over; keep its duration. A call the hotline did
+        not end (no outcome yet) was abandoned by the caller, or ended with Twilio's status."""
+        now = utcnow()
+        # Caller hung up before the hotline ended the call.
+        outcome = "abandoned" if status in (None, "completed") else status
+        conn = _connection(session)
+        sql = self._sql(conn)
+        if sql is None:
+            call = conn.execute(select(Call.outcome).where(Call.call_sid == sid)).first()
+            if call is None:
+                return False
+            values: dict = {"ended_at": now, "duration": duration}
+            if call.outcome is None:
+                values["outcome"] = outcome
+            conn.execute(update(Call).where(Call.call_sid == sid).values(**values))
+            return True
+        cursor = conn.connection.cursor()
+        try:
+            # As before: nothing is written (or bound) for a call we do not know.
+            cursor.execute(sql.outcome.sql, sql.outcome.params({"sid": sid}))
+            if cursor.fetchone() is None:
+                return False
+            cursor.execute(sql.complete.sql, sql.complete.params(
+                {"sid": sid, "ended": now, "duration": duration, "new_outcome": outcome}))
+            return True
+        finally:
+            cursor.close()
 
     def record_error(self, session: Session, sid: str, code: str) -> None:
         session.execute(update(Call).where(Call.call_sid == sid).values(error_code=code[:16], outcome="error"))

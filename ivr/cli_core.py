@@ -85,3 +85,6 @@ def menus_check(file: Path | None, prompts_dir: Path | None) -> None:
 
 
 commands = [serve, menus]
+
+from ivr.graph_cli import graph as _graph  # noqa: E402  `ivr menus graph` (issue 6)
+menus.add_command(_graph)

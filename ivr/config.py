@@ -50,6 +50,8 @@ DEFAULTS: dict[str, object] = {
     # refuse further logins from that number until the window ends (issue 7).
     "CALLER_MAX_FAILURES": 10,
     "CALLER_WINDOW_MINUTES": 60,
+    # Largest webhook request body read (Twilio's are a few kB); larger ones get 413 -> apology TwiML.
+    "WEBHOOK_MAX_BYTES": 256 * 1024,
 }
 
 

@@ -22,10 +22,11 @@ def _sqlite_pragmas(dbapi_conn, _record):
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True)
+    # hide_parameters: errors (and so logs) never carry statement parameters: ID numbers, hashes.
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
 
 
 class Database:

@@ -8,11 +8,30 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 
 LOGGER = "ivr"
+_logger = logging.getLogger(LOGGER)
 
 
-class JsonFormatter(logging.Formatter):
+class _SecondCache:
+    """``formatTime`` with the default format, its strftime done once per second (one line per
+    webhook made it a visible share of a webhook's cost)."""
+
+    _second = None
+    _text = ""
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        if datefmt is not None:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)
+        if second != self._second:
+            self._text = time.strftime(self.default_time_format, self.converter(record.created))
+            self._second = second
+        return self.default_msec_format % (self._text, record.msecs)
+
+
+class JsonFormatter(_SecondCache, logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         data = {"time": self.formatTime(record), "level": record.levelname, "msg": record.getMessage()}
         data.update(getattr(record, "fields", {}))
@@ -21,7 +40,7 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(data, ensure_ascii=False)
 
 
-class TextFormatter(logging.Formatter):
+class TextFormatter(_SecondCache, logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         fields = getattr(record, "fields", {})
         extra = " ".join(f"{k}={v}" for k, v in fields.items())
@@ -46,4 +65,4 @@ def setup_logging(app) -> None:
 
 
 def log_webhook(level: int, message: str, **fields) -> None:
-    logging.getLogger(LOGGER).log(level, message, extra={"fields": fields})
+    _logger.log(level, message, extra={"fields": fields})

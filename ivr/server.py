@@ -22,4 +22,6 @@ def run_gunicorn(app, host: str, port: int, workers: int) -> None:
     # The app is built before forking, then each worker opens its own database connections.
     app.extensions["ivr_db"].dispose()
     _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "worker_class": "sync",
-                    "accesslog": None, "timeout": 30, "graceful_timeout": 5}).run()
+                    "accesslog": None, "timeout": 30, "graceful_timeout": 5,
+                    # no ~/.gunicorn/gunicorn.ctl: two servers would share (and remove) one socket
+                    "control_socket_disable": True}).run()

@@ -2,7 +2,7 @@
 # Installs the Debian/Ubuntu packages the hotline needs, only where missing:
 # espeak-ng (offline TTS for pyttsx3), sox, libsndfile, chromium (browser tests), wrk (benchmarks).
 set -euo pipefail
-packages=(espeak-ng libespeak-ng1 sox libsndfile1 chromium wrk)
+packages=(espeak-ng libespeak-ng1 sox libsndfile1 chromium wrk fonts-wqy-microhei)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,7 +1,14 @@
-"""Render an engine Reply as TwiML with twilio's VoiceResponse (never hand-written XML)."""
+"""Render an engine Reply as TwiML with twilio's VoiceResponse (never hand-written XML).
+
+Documents are memoized: the same inputs (the ending step, what each speech resolves to, the action
+URLs) always give the same document, so a bounded LRU keeps the ones in use (menus repeat; read-outs
+of balances mostly miss and drop out). Audio lookups still run on every render, so a prompt whose
+recording or TTS file appears or goes away is picked up at once.
+"""
 from __future__ import annotations
 
 import logging
+from functools import lru_cache
 from typing import Callable
 
 from twilio.twiml.voice_response import VoiceResponse
@@ -9,6 +16,53 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.engine.steps import Dial, Enqueue, Gather, Hangup, Record, Reply, Speak
 
 log = logging.getLogger("ivr")
+DOCUMENT_CACHE_SIZE = 1024
+
+# The URLs each ending step needs, in the order _document uses them.
+_ENDPOINTS = {
+    Gather: ("voice.input", "voice.timeout"),
+    Hangup: (),
+    Dial: ("voice.dial_status",),
+    Enqueue: ("voice.dial_status", "voice.hold"),
+    Record: ("voice.recorded", "voice.timeout"),
+}
+
+
+def _add_speech(parent, spoken: tuple) -> None:
+    """``spoken``: ("play", url) or ("say", text, language, voice)."""
+    if spoken[0] == "play":
+        parent.play(spoken[1])
+    else:
+        parent.say(spoken[1], language=spoken[2], voice=spoken[3])
+
+
+@lru_cache(maxsize=DOCUMENT_CACHE_SIZE)
+def _document(end, speech: tuple, urls: tuple) -> str:
+    r = VoiceResponse()
+    if isinstance(end, Gather):
+        action, timeout_url = urls
+        g = r.gather(action=action, method="POST", timeout=end.timeout,
+                     num_digits=end.num_digits, finish_on_key=end.finish_on_key,
+                     action_on_empty_result=False)
+        for spoken in speech:
+            _add_speech(g, spoken)
+        # Twilio falls through a <Gather> that heard nothing: that is our timeout.
+        r.redirect(timeout_url, method="POST")
+        return str(r)
+    for spoken in speech:
+        _add_speech(r, spoken)
+    if isinstance(end, Hangup):
+        r.hangup()
+    elif isinstance(end, Dial):
+        r.dial(end.number, action=urls[0], method="POST", timeout=end.timeout)
+    elif isinstance(end, Enqueue):
+        r.enqueue(end.queue, action=urls[0], method="POST", wait_url=urls[1], wait_url_method="POST")
+    elif isinstance(end, Record):
+        r.record(action=urls[0], method="POST", max_length=end.max_length,
+                 finish_on_key=end.finish_on_key, play_beep=True, timeout=5)
+        # An empty recording falls through to here.
+        r.redirect(urls[1], method="POST")
+    return str(r)
 
 
 class Renderer:
@@ -21,7 +75,8 @@ class Renderer:
         self.mode = mode
         self.audio = audio
 
-    def speak(self, parent, s: Speak) -> None:
+    def resolve(self, s: Speak) -> tuple:
+        """What the caller will hear for ``s``: ("play", url) or ("say", text, language, voice)."""
         if self.mode != "say" and self.audio is not None:
             try:
                 play_url = self.audio(s, self.mode == "play")
@@ -30,36 +85,18 @@ class Renderer:
                             exc_info=True)
                 play_url = None
             if play_url:
-                parent.play(play_url)
-                return
-        parent.say(s.text, language=s.language, voice=self.voices.get(s.language))
+                return ("play", play_url)
+        return ("say", s.text, s.language, self.voices.get(s.language))
+
+    def speak(self, parent, s: Speak) -> None:
+        _add_speech(parent, self.resolve(s))
 
     def render(self, reply: Reply) -> str:
-        r = VoiceResponse()
         end = reply.end
-        if isinstance(end, Gather):
-            g = r.gather(action=self.url("voice.input"), method="POST", timeout=end.timeout,
-                         num_digits=end.num_digits, finish_on_key=end.finish_on_key,
-                         action_on_empty_result=False)
-            for s in reply.speech:
-                self.speak(g, s)
-            # Twilio falls through a <Gather> that heard nothing: that is our timeout.
-            r.redirect(self.url("voice.timeout"), method="POST")
-            return str(r)
-        for s in reply.speech:
-            self.speak(r, s)
-        if isinstance(end, Hangup):
-            r.hangup()
-        elif isinstance(end, Dial):
-            r.dial(end.number, action=self.url("voice.dial_status"), method="POST", timeout=end.timeout)
-        elif isinstance(end, Enqueue):
-            r.enqueue(end.queue, action=self.url("voice.dial_status"), method="POST",
-                      wait_url=self.url("voice.hold"), wait_url_method="POST")
-        elif isinstance(end, Record):
-            r.record(action=self.url("voice.recorded"), method="POST", max_length=end.max_length,
-                     finish_on_key=end.finish_on_key, play_beep=True, timeout=5)
-            # An empty recording falls through to here.
-            r.redirect(self.url("voice.timeout"), method="POST")
-        else:
-            raise TypeError(f"cannot render {end!r}")
-        return str(r)
+        endpoints = _ENDPOINTS.get(type(end))
+        if endpoints is None:
+            endpoints = next((v for k, v in _ENDPOINTS.items() if isinstance(end, k)), None)
+            if endpoints is None:
+                raise TypeError(f"cannot render {end!r}")
+        speech = tuple(self.resolve(s) for s in reply.speech)
+        return _document(end, speech, tuple(self.url(e) for e in endpoints))

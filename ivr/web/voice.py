@@ -7,17 +7,50 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import contextmanager
 from functools import wraps
 from urllib.parse import urljoin
 
 from flask import Blueprint, Response, current_app, request, url_for
+from sqlalchemy.orm import Session
 
 from ivr.calls import parse_now, valid_sid
 from ivr.engine import CallEnv, Reply
 from ivr.logs import log_webhook
+from ivr.web.security import describe_error
 from ivr.web.twiml import Renderer
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
+
+MAX_SECONDS = 24 * 3600      # no call or recording lasts longer; anything else is junk
+CALL_STATUSES = frozenset({"queued", "ringing", "in-progress", "completed", "busy", "failed",
+                           "no-answer", "canceled"})
+
+
+def _seconds(text: str | None) -> int | None:
+    """A duration as Twilio sends it (whole seconds), or None when it is not 0..MAX_SECONDS."""
+    text = (text or "").strip()
+    if not (text.isascii() and text.isdigit()) or len(text) > 6:
+        return None
+    value = int(text)
+    return value if value <= MAX_SECONDS else None
+
+
+def _recording_url(text: str | None) -> str:
+    """Twilio's RecordingUrl, or "" for anything that is not a plain http(s) URL."""
+    text = text or ""
+    ok = text.startswith(("https://", "http://")) and len(text) <= 2000 and text.isprintable() \
+        and " " not in text
+    return text if ok else ""
+
+
+def _log_sid(sid: str) -> str:
+    """The CallSid for a log line: a malformed one is not copied into the log."""
+    return sid if valid_sid(sid) else "-"
+
+
+def _printable(text: str, limit: int) -> str:
+    return repr(text[:limit])[1:-1]
 
 
 def _hotline():
@@ -37,10 +70,21 @@ def _audio_url(speak, render: bool) -> str | None:
     return _absolute(path) if path else None
 
 
+def _url(endpoint: str) -> str:
+    """``_absolute(url_for(endpoint))``, remembered per app, mount point and PUBLIC_URL."""
+    cache = current_app.extensions.setdefault("ivr_webhook_urls", {})
+    key = (endpoint, request.script_root, current_app.config.get("PUBLIC_URL"))
+    url = cache.get(key)
+    if url is None:
+        if len(cache) > 256:   # mount points come from the request (X-Forwarded-Prefix): stay bounded
+            cache.clear()
+        url = cache[key] = _absolute(url_for(endpoint))
+    return url
+
+
 def renderer(mode: str | None = None) -> Renderer:
     cfg = current_app.config
-    return Renderer(url=lambda endpoint: _absolute(url_for(endpoint)), voices=cfg["SAY_VOICES"],
-                    mode=mode or cfg["VOICE_MODE"], audio=_audio_url)
+    return Renderer(url=_url, voices=cfg["SAY_VOICES"], mode=mode or cfg["VOICE_MODE"], audio=_audio_url)
 
 
 def twiml(xml: str) -> Response:
@@ -52,6 +96,42 @@ def call_env() -> CallEnv:
 
     return CallEnv(now=parse_now(current_app.config.get("NOW")), services=_hotline().services,
                    caller=request.values.get("From"), hours_text=hours_text)
+
+
+class _LazySession:
+    """The handlers' ORM session, made on first use, on the webhook's connection and inside its
+    transaction (most webhooks never use it, and a Session costs as much as the state read)."""
+
+    __slots__ = ("_conn", "_session")
+
+    def __init__(self, conn):
+        self._conn = conn
+        self._session = None
+
+    def __getattr__(self, name):
+        if self._session is None:
+            self._session = Session(bind=self._conn)
+        return getattr(self._session, name)
+
+    def flush(self) -> None:
+        if self._session is not None:
+            self._session.flush()
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+
+
+@contextmanager
+def _webhook_transaction(hotline):
+    """What ``hotline.transaction()`` gives, for the hot path: one transaction on one connection,
+    committed when the block succeeds and rolled back when it raises; yields (connection, session)."""
+    with hotline.db.engine.connect() as conn, conn.begin():
+        session = _LazySession(conn)
+        try:
+            yield conn, session
+        finally:
+            session.close()
 
 
 def webhook(handler):
@@ -67,18 +147,18 @@ def webhook(handler):
         try:
             if not valid_sid(sid):
                 raise ValueError("missing or malformed CallSid")
-            with hotline.transaction() as session:
-                state = hotline.calls.load(session, sid)
+            with _webhook_transaction(hotline) as (conn, session):
+                state = hotline.calls.load(conn, sid)
                 reply, state = handler(session, state, form)
-                hotline.calls.save(session, state, caller=form.get("From"))
+                session.flush()   # the handler's ORM work (a voicemail) first, as autoflush did
+                hotline.calls.save(conn, state, caller=form.get("From"))
             xml = renderer().render(reply)
             log_webhook(logging.INFO, "webhook", call=sid, route=request.path, menu=reply.menu,
                         outcome=reply.outcome, ms=round((time.perf_counter() - started) * 1000, 1))
             return twiml(xml)
         except Exception as exc:
-            log_webhook(logging.ERROR, "webhook failed", call=sid[:64] or "-", route=request.path,
-                        error=f"{type(exc).__name__}: {exc}"[:300],
-                        ms=round((time.perf_counter() - started) * 1000, 1))
+            log_webhook(logging.ERROR, "webhook failed", call=_log_sid(sid), route=request.path,
+                        error=describe_error(exc), ms=round((time.perf_counter() - started) * 1000, 1))
             current_app.logger.debug("webhook failure", exc_info=True)
             return twiml(renderer("say").render(_apology(hotline, sid, state)))
 
@@ -149,11 +229,8 @@ def dial_status(session, state, form):
 def recorded(session, state, form):
     state, reply = _known_or_top(state, form["CallSid"])
     if reply is None:
-        try:
-            duration = max(int(form.get("RecordingDuration", "0")), 0)
-        except ValueError:
-            duration = 0
-        url = form.get("RecordingUrl", "")
+        duration = _seconds(form.get("RecordingDuration")) or 0
+        url = _recording_url(form.get("RecordingUrl"))
         if duration > 0 and url:
             _hotline().calls.add_voicemail(session, state.call_sid, url, duration)
         reply = _hotline().engine.on_recording(state, duration if url else 0, call_env())
@@ -163,8 +240,10 @@ def recorded(session, state, form):
 @bp.route("/hold", methods=["POST", "GET"], endpoint="hold")
 def hold():
     """Twilio's waitUrl for callers in the agent queue: a hold message, then a pause (it loops)."""
+    started = time.perf_counter()
     hotline = _hotline()
     language = hotline.engine.model.default_language
+    sid = ""
     try:
         sid = request.values.get("CallSid", "")
         if valid_sid(sid):
@@ -178,9 +257,12 @@ def hold():
         for s in hotline.engine.hold(language):
             r.speak(response, s)
         response.pause(length=15)
+        log_webhook(logging.INFO, "webhook", call=_log_sid(sid), route=request.path, menu="hold",
+                    outcome="hold", ms=round((time.perf_counter() - started) * 1000, 1))
         return twiml(str(response))
     except Exception as exc:
-        log_webhook(logging.ERROR, "hold failed", error=f"{type(exc).__name__}: {exc}"[:300])
+        log_webhook(logging.ERROR, "hold failed", call=_log_sid(sid), route=request.path,
+                    error=describe_error(exc))
         from twilio.twiml.voice_response import VoiceResponse
 
         response = VoiceResponse()
@@ -191,19 +273,21 @@ def hold():
 @bp.route("/status", methods=["POST", "GET"], endpoint="status")
 def status_callback():
     """Twilio's status callback: completes the call record with its duration."""
+    started = time.perf_counter()
     hotline = _hotline()
     sid = request.values.get("CallSid", "")
-    try:
-        duration = int(request.values.get("CallDuration", ""))
-    except ValueError:
-        duration = None
+    duration = _seconds(request.values.get("CallDuration"))
+    status = request.values.get("CallStatus", "")
+    status = status if status in CALL_STATUSES else None
     try:
         if valid_sid(sid):
             with hotline.transaction() as session:
-                hotline.calls.complete(session, sid, duration, request.values.get("CallStatus"))
+                hotline.calls.complete(session, sid, duration, status)
+        log_webhook(logging.INFO, "webhook", call=_log_sid(sid), route=request.path, menu="-",
+                    outcome=f"status:{status or '-'}", ms=round((time.perf_counter() - started) * 1000, 1))
     except Exception as exc:
-        log_webhook(logging.ERROR, "status callback failed", call=sid[:64],
-                    error=f"{type(exc).__name__}: {exc}"[:300])
+        log_webhook(logging.ERROR, "status callback failed", call=_log_sid(sid), route=request.path,
+                    error=describe_error(exc))
     from twilio.twiml.voice_response import VoiceResponse
 
     return twiml(str(VoiceResponse()))
@@ -214,7 +298,7 @@ def fallback():
     """Twilio's fallback URL: the primary webhook failed; apologise and note the error code."""
     hotline = _hotline()
     sid = request.values.get("CallSid", "")
-    code = request.values.get("ErrorCode", "unknown")[:16]
+    code = "".join(c for c in request.values.get("ErrorCode", "") if c.isascii() and c.isalnum())[:16] or "unknown"
     language = None
     try:
         if valid_sid(sid):
@@ -223,9 +307,9 @@ def fallback():
                 language = state.language if state else None
                 hotline.calls.record_error(session, sid, code)
     except Exception as exc:
-        log_webhook(logging.ERROR, "fallback could not record", call=sid[:64],
-                    error=f"{type(exc).__name__}: {exc}"[:300])
-    log_webhook(logging.WARNING, "fallback", call=sid[:64] or "-", error_code=code,
-                error_url=request.values.get("ErrorUrl", "")[:200])
+        log_webhook(logging.ERROR, "fallback could not record", call=_log_sid(sid), route=request.path,
+                    error=describe_error(exc))
+    log_webhook(logging.WARNING, "fallback", call=_log_sid(sid), route=request.path, error_code=code,
+                error_url=_printable(request.values.get("ErrorUrl", ""), 200))
     reply = hotline.engine.apology(language or hotline.engine.model.default_language)
     return twiml(renderer("say").render(reply))

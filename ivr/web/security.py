@@ -1,0 +1,219 @@
+"""Webhook security and the last line of fault tolerance for the voice webhooks.
+
+``init_app(app)`` installs, in this order:
+
+1. ``ProxyFix`` when ``IVR_TRUST_PROXY`` is set (``true``/``1`` = one proxy in front, ``N`` = N
+   proxies): X-Forwarded-Proto/Host/Port/Prefix/For then give the request the scheme, host and
+   prefix Twilio actually used, e.g. ``https://abc.ngrok.app/voice`` instead of
+   ``http://127.0.0.1:5000/voice``.
+2. A ``before_request`` check of ``X-Twilio-Signature`` on every ``/voice`` webhook when
+   ``TWILIO_AUTH_TOKEN`` is set, with twilio's own ``RequestValidator``. A missing or wrong signature
+   gets a plain ``403`` (the one answer that is not TwiML: Twilio never sends such a request, so
+   whoever did is not owed a call). The URL checked is ``IVR_PUBLIC_URL`` + the request path when
+   that is set, else the request's own (after ProxyFix); see ``signed_url``. Without a token the
+   app runs in development mode: nothing is checked, and each process logs that once.
+   Webhook bodies are capped at ``WEBHOOK_MAX_BYTES`` (werkzeug would read any url-encoded form
+   whole, and the signature check has to read it).
+3. Error handlers so a routed ``/voice`` webhook never answers with a 4xx/5xx page: a request that
+   cannot be read (too large, broken encoding) or an error escaping a view gets an apology in
+   TwiML and ``<Hangup/>``, status 200, logged with the route.
+"""
+from __future__ import annotations
+
+import logging
+import os
+from urllib.parse import parse_qs, quote, urlsplit
+
+from flask import Flask, Response, current_app, request
+from twilio.request_validator import (SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, RequestValidator,
+                                      get_signature_algorithm)
+from werkzeug.exceptions import HTTPException
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from ivr.calls import valid_sid
+from ivr.logs import log_webhook
+
+WEBHOOK_PREFIX = "/voice"
+FORBIDDEN_BODY = "403 Forbidden: X-Twilio-Signature is missing or does not match this request.\n"
+# Used only when even the prompt catalogue cannot be reached.
+LAST_RESORT_TWIML = (
+    '<?xml version="1.0" encoding="UTF-8"?><Response>'
+    '<Say language="zh-CN">抱歉，系统出现故障，请稍后再拨。</Say>'
+    '<Say language="en-US">Sorry, something went wrong. Please call again later.</Say>'
+    "<Hangup /></Response>"
+)
+_PATH_SAFE = "!$&'()*+,/:;=@%"       # what werkzeug leaves unquoted in a path
+
+_dev_mode_logged_pid: int | None = None
+
+
+def proxy_hops(value: object) -> int:
+    """How many proxies to trust from ``IVR_TRUST_PROXY``: false/0/empty -> 0, true -> 1, N -> N."""
+    if value is None or value is False or value == "":
+        return 0
+    if value is True:
+        return 1
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("true", "yes", "on"):
+            return 1
+        if text in ("false", "no", "off"):
+            return 0
+        if text.isdigit():
+            return int(text)
+    raise ValueError(f"IVR_TRUST_PROXY must be true, false or a number of proxies, not {value!r}")
+
+
+def check_public_url(value: object) -> str | None:
+    """``IVR_PUBLIC_URL`` must be an absolute http(s) URL without query or fragment."""
+    if value in (None, ""):
+        return None
+    text = str(value).strip()
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"IVR_PUBLIC_URL must look like https://abc.ngrok.app (the URL Twilio "
+                         f"calls, without a path to /voice), not {text!r}")
+    return text.rstrip("/")
+
+
+def init_app(app: Flask) -> None:
+    hops = proxy_hops(app.config.get("TRUST_PROXY"))
+    app.config["PUBLIC_URL"] = check_public_url(app.config.get("PUBLIC_URL"))
+    if hops:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops,
+                                x_prefix=hops)
+    app.before_request(_check_signature)
+    app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(Exception, _unexpected_error)
+
+
+def is_webhook_path(path: str) -> bool:
+    return path == WEBHOOK_PREFIX or path.startswith(WEBHOOK_PREFIX + "/")
+
+
+def signed_url(req=None) -> str:
+    """The URL Twilio signed, as far as this request can tell: IVR_PUBLIC_URL when set, else the
+    request's own scheme and host (fixed by ProxyFix when trusted); then the app's mount point,
+    the path, and the query string exactly as received.
+
+    Not ``request.url``: werkzeug turns that into an IRI, decoding escapes such as ``%2A`` or
+    ``%E4%BD%A0`` in the query, and Twilio signed the escaped form.
+    """
+    req = req or request
+    base = current_app.config.get("PUBLIC_URL") or f"{req.scheme}://{req.host}"
+    url = base.rstrip("/") + quote(req.root_path + req.path, safe=_PATH_SAFE)
+    query = req.environ.get("QUERY_STRING", "")
+    return url + "?" + query if query else url
+
+
+def _signed_params(req):
+    """What Twilio appended to the URL before signing: the form fields of a form POST, the raw
+    body of a JSON POST whose URL carries bodySHA256, nothing for a GET."""
+    if req.method != "POST":
+        return {}
+    if "bodySHA256" in parse_qs(req.query_string.decode("latin-1")):
+        return req.get_data(as_text=True)
+    return req.form
+
+
+def _log_dev_mode_once() -> None:
+    global _dev_mode_logged_pid
+    if _dev_mode_logged_pid != os.getpid():
+        _dev_mode_logged_pid = os.getpid()
+        log_webhook(logging.WARNING, "DEVELOPMENT MODE: TWILIO_AUTH_TOKEN is not set, so webhook "
+                    "signatures are NOT checked", pid=os.getpid())
+
+
+def verify_request(token: str, req=None) -> tuple[bool, str, str]:
+    """(valid, reason, url checked) for this request's X-Twilio-Signature under ``token``."""
+    req = req or request
+    signature = req.headers.get(SIGNATURE_HEADER, "")
+    url = ""
+    try:
+        url = signed_url(req)
+        if not signature:
+            return False, "missing X-Twilio-Signature", url
+        algorithm = get_signature_algorithm(req.headers.get(SIGNATURE_SETTINGS_HEADER))
+        if RequestValidator(str(token)).validate(url, _signed_params(req), signature, algorithm):
+            return True, "", url
+        return False, "X-Twilio-Signature does not match", url
+    except Exception as exc:   # an unreadable request cannot be shown to be Twilio's
+        return False, f"request could not be checked ({type(exc).__name__})", url
+
+
+def _check_signature():
+    if not is_webhook_path(request.path):
+        return None
+    # werkzeug reads a url-encoded form whole, whatever its size: cap what a webhook may send.
+    request.max_content_length = current_app.config.get("WEBHOOK_MAX_BYTES")
+    token = current_app.config.get("TWILIO_AUTH_TOKEN")
+    if not token:
+        _log_dev_mode_once()
+        return None
+    ok, reason, url = verify_request(token)
+    if ok:
+        return None
+    sid = request.args.get("CallSid", "")
+    if not sid and request.method == "POST":
+        try:
+            sid = request.form.get("CallSid", "")
+        except Exception:
+            sid = ""
+    sid = sid if valid_sid(sid) else "-"   # whoever sent it is not Twilio: log nothing of theirs raw
+    log_webhook(logging.WARNING, "webhook signature rejected", call=sid, route=_printable(request.path, 100),
+                reason=reason, url=_printable(url, 300),
+                hint="the URL checked must be the one configured on the Twilio number: set "
+                     "IVR_PUBLIC_URL to it, or IVR_TRUST_PROXY=1 behind ngrok or a proxy")
+    return Response(FORBIDDEN_BODY, status=403, mimetype="text/plain")
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line about an exception, safe to log: its type and the first line of its message.
+    SQLAlchemy puts the statement and its parameters (ID numbers, password hashes) on the lines
+    after the first, so they never reach the log."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return _printable(f"{type(exc).__name__}: {first}", 200)
+
+
+def _printable(text: str, limit: int) -> str:
+    """Untrusted text for a log line: control characters escaped, so it stays one line."""
+    return repr(text[:limit])[1:-1]
+
+
+def _is_routed_webhook() -> bool:
+    rule = request.url_rule
+    return rule is not None and is_webhook_path(rule.rule)
+
+
+def _apology_twiml() -> Response:
+    try:
+        from ivr.web.voice import renderer
+
+        hotline = current_app.extensions["ivr_hotline"]
+        xml = renderer("say").render(hotline.engine.apology(hotline.engine.model.default_language))
+    except Exception:
+        xml = LAST_RESORT_TWIML
+    return Response(xml, status=200, mimetype="text/xml")
+
+
+def _http_error(exc: HTTPException):
+    """4xx raised inside a routed webhook (e.g. 413 for an oversized form): apologise in TwiML.
+    Unrouted paths (404, 405) keep their HTTP error so a misconfigured URL shows in Twilio's
+    debugger."""
+    if exc.code is None or exc.code < 400 or not _is_routed_webhook():
+        return exc
+    log_webhook(logging.ERROR, "webhook request unreadable", call="-", route=request.path,
+                error=f"{exc.code} {exc.name}")
+    return _apology_twiml()
+
+
+def _unexpected_error(exc: Exception):
+    if isinstance(exc, HTTPException):
+        return _http_error(exc)
+    if not _is_routed_webhook():
+        raise exc
+    log_webhook(logging.ERROR, "webhook failed outside its handler", call="-", route=request.path,
+                error=describe_error(exc))
+    return _apology_twiml()

@@ -1,0 +1,156 @@
+"""ivr.phone.snapshot: a call saved at an input point and carried on elsewhere does what the
+uninterrupted call does."""
+from __future__ import annotations
+
+import json
+
+import pytest
+from werkzeug.wrappers import Response
+
+from ivr.phone import Phone
+from ivr.phone.snapshot import SnapshotError, restore, settle, snapshot, waiting_verb
+from ivr.phone.targets import app_phone
+from tests.conftest import OUT_OF_HOURS, make_app
+from tests.phone.apps import ScriptedApp, twiml, wav_bytes
+from tests.web.conftest import DEMO_ID, DEMO_PASSWORD, seeded_app
+
+
+def stepwise(phones, keys, **dial):
+    """Answer each input point with the next key, saving the call (through JSON) and restoring
+    it on the next phone in turn after every step: one process per request."""
+    call = phones[0].dial(**dial)
+    settle(call)
+    data = json.loads(json.dumps(snapshot(call)))
+    for i, key in enumerate(list(keys) + ["hangup"]):   # like Call.run: hang up when the keys run out
+        if data["ended"]:
+            break
+        call = restore(phones[(i + 1) % len(phones)], data)
+        call.press(key)
+        settle(call)
+        data = json.loads(json.dumps(snapshot(call)))
+    return data
+
+
+def summary(events):
+    """What the caller heard and did, in order, without clock times."""
+    out = []
+    for e in events:
+        if e["verb"] in ("Say", "Play"):
+            out.append((e["verb"], e.get("text") or e.get("url")))
+        elif e["verb"] in ("Gather", "Record", "Dial", "Hangup", "Redirect"):
+            out.append((e["verb"], e.get("digits"), e.get("timed_out"), e.get("url"), e.get("status")))
+    return out
+
+
+SCRIPTS = [
+    ["2", "3", "1", "9", "*", "4", "2"],
+    ["1", "1", DEMO_ID + "#", DEMO_PASSWORD + "#", "1", "2", "3", "*"],
+    ["2", "7", "_", "8", "_", "_", "_"],               # invalid keys and silences to offer_agent, then hang-up
+    ["_", "1", "12345#", "_", "1"],                     # silence keeps Mandarin; a short ID number
+    ["2", "0"],                                        # an agent (in hours): <Dial>
+]
+
+
+@pytest.mark.parametrize("keys", SCRIPTS, ids=lambda keys: " ".join(keys)[:30])
+def test_a_restored_call_does_what_the_uninterrupted_call_does(tmp_path, keys):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    straight_app = seeded_app(tmp_path / "a")
+    straight = app_phone(straight_app).run(keys)
+    # Two "processes" (apps) on one database, taking turns.
+    app = seeded_app(tmp_path / "b")
+    other = make_app(tmp_path / "b")
+    data = stepwise([app_phone(app), app_phone(other)], keys)
+    assert summary(data["events"]) == summary(straight.events)
+    # Same simulated clock and webhooks too: the replay adds no time, sound or request.
+    assert [e["at"] for e in data["events"]] == [e["at"] for e in straight.events]
+    assert [(r["method"], r["url"]) for r in data["requests"]] == [(r["method"], r["url"]) for r in straight.requests]
+    assert data["ended"] == {"by": straight.ended_by, "status": straight.status}
+    for a in (straight_app, app, other):
+        a.extensions["ivr_db"].dispose()
+
+
+def test_a_voicemail_recording_is_carried_on(tmp_path):
+    app = seeded_app(tmp_path, NOW=OUT_OF_HOURS)
+    phone = app_phone(app)
+    call = phone.dial()
+    for key in ["2", "0"]:               # English, an agent: closed, so the voicemail menu
+        call.press(key)
+        settle(call)
+    call.press("1")                      # record a message
+    settle(call)
+    data = json.loads(json.dumps(snapshot(call)))
+    assert data["waiting"]["kind"] == "record"
+    assert waiting_verb(data).tag == "Record"
+    restored = restore(phone, data)
+    restored.press("#")
+    settle(restored)
+    assert restored.status == "completed" and restored.ended_by == "app"
+    assert any(e["verb"] == "Record" and e["duration"] > 0 for e in restored.events)
+    assert "message" in restored.heard[-1].lower() or "留言" in restored.heard[-1]
+    app.extensions["ivr_db"].dispose()
+
+
+def test_the_replay_fetches_nothing_and_plays_nothing(tmp_path):
+    """A Gather whose prompts are <Play> files: restoring it neither fetches them again nor adds
+    their time; the answer then goes where the Gather says."""
+    app = ScriptedApp({
+        "/voice": twiml('<Gather numDigits="2" action="/two" timeout="3"><Play>/tone.wav</Play>'
+                        '<Say>Two digits.</Say></Gather><Say>Nothing?</Say>'),
+        "/tone.wav": lambda req: Response(wav_bytes(1.5), content_type="audio/wav"),
+        "/two": lambda req: twiml(f"<Say>Got {req.form.get('Digits')}.</Say><Hangup/>"),
+    })
+    phone = Phone(app=app)
+    call = phone.dial()
+    settle(call)
+    data = json.loads(json.dumps(snapshot(call)))
+    before = list(app.paths())
+    restored = restore(Phone(app=app), data)
+    assert app.paths() == before                      # nothing fetched by the replay
+    assert restored.events == data["events"]          # nothing heard twice
+    restored.press("42")
+    settle(restored)
+    assert app.paths()[len(before):] == ["/two"]
+    assert restored.heard[-1] == "Got 42."
+    assert restored.ctx.clock.now > data["clock"]
+
+
+def test_silence_at_a_restored_gather_runs_on_to_the_next_verb(tmp_path):
+    app = ScriptedApp({"/voice": twiml('<Gather numDigits="1" action="/x"><Say>Press a key.</Say></Gather>'
+                                       '<Say>Nothing pressed.</Say><Hangup/>')})
+    call = Phone(app=app).dial()
+    settle(call)
+    restored = restore(Phone(app=app), json.loads(json.dumps(snapshot(call))))
+    restored.silence()
+    settle(restored)
+    assert restored.heard[-1] == "Nothing pressed." and restored.ended_by == "app"
+
+
+def test_the_auth_token_is_not_saved_and_the_restoring_phone_signs(tmp_path):
+    app = seeded_app(tmp_path, TWILIO_AUTH_TOKEN="tok-123")   # unsigned webhooks get 403
+    call = app_phone(app).dial()
+    settle(call)
+    data = snapshot(call)
+    assert "tok-123" not in json.dumps(data)
+    restored = restore(app_phone(app), data)
+    restored.press("2")
+    settle(restored)
+    assert restored.errors == [] and "For your personal account" in restored.heard[-1]
+    app.extensions["ivr_db"].dispose()
+
+
+def test_what_cannot_be_saved_or_restored(tmp_path):
+    app = ScriptedApp({"/voice": twiml('<Gather numDigits="1"><Say>One.</Say><Say>Two.</Say></Gather>')})
+    call = Phone(app=app).dial()
+    assert not call.waiting.final
+    with pytest.raises(SnapshotError, match="settle"):
+        snapshot(call)
+    settle(call)
+    data = snapshot(call)
+    with pytest.raises(SnapshotError, match="version"):
+        restore(Phone(app=app), {**data, "version": 99})
+    call.hangup()
+    ended = snapshot(call)
+    assert ended["ended"] == {"by": "caller", "status": "completed"} and ended["waiting"] is None
+    with pytest.raises(SnapshotError, match="ended"):
+        restore(Phone(app=app), ended)
