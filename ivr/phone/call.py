@@ -4,36 +4,67 @@ When keys are pressed: right after the prompt the caller last expected, if that 
 to the current Gather (barge-in: the rest of its prompts are skipped); otherwise once every
 prompt of the Gather has played once (a caller who knows the menu does not wait for loops).
 Silence (``_``) always lets the prompts finish and the timeout run out.
+
+A call settled at a ``<Gather>`` or ``<Record>`` can be carried on elsewhere: save
+``call.ctx.export_state()`` and ``call.resume_point()``; later, in any process, restore the state
+into a fresh ``CallContext`` (``restore_state``) and build ``Call(ctx, resume_from=point)``.
+``ivr.phone.snapshot`` does this with JSON.
 """
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import json
 import math
 import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 from ivr.phone.context import CallContext
-from ivr.phone.errors import CallEnded, ExpectationFailed
+from ivr.phone.document import Document
+from ivr.phone.errors import CallEnded, ExpectationFailed, ResumeError
 from ivr.phone.interpreter import run_call
 from ivr.phone.keys import HANGUP, CallerInput
 from ivr.phone.outcomes import End, Listen
 
 HEARD_VERBS = ("Say", "Play")
 WHOLE_EVENT = -1  # an expectation matched a whole event, not a stretch of its text
+RESUMABLE_VERBS = ("Gather", "Record")
+
+
+@dataclasses.dataclass(frozen=True)
+class ResumePoint:
+    """Where a settled call waits for the caller, as data (see ``Call.resume_point``).
+
+    ``url``: the TwiML document the call is in (relative URLs and a Gather without action use
+    it); ``verbs``: the verbs left in that document, the first being the ``<Gather>`` or
+    ``<Record>`` that waits; ``gather_start``: the index in the call's events where that verb's
+    prompts began."""
+    url: str
+    verbs: tuple[ET.Element, ...]
+    gather_start: int
 
 
 class Call:
-    def __init__(self, ctx: CallContext, record_to: str | Path | None = None):
+    def __init__(self, ctx: CallContext, record_to: str | Path | None = None,
+                 resume_from: ResumePoint | None = None):
+        """A new call on ``ctx``, run to its first input point. With ``resume_from`` (from
+        ``resume_point()``), a call carried on from there instead: ``ctx`` must hold the saved
+        call's state (``CallContext.restore_state``); the waiting verb is replayed unnoticed (no
+        event, sound, time or request) up to its input point, where this call then waits, and
+        expectations look only at what happens from then on. Raises ResumeError if it cannot."""
         self.ctx = ctx
         self.record_to = record_to
         self.ended: End | None = None
-        self._script = run_call(ctx)
         self._point: Listen | None = None
         self._cursor = 0  # events before it have been matched or passed by
         self._offset = 0  # characters of the cursor event's text already matched
         self._matched = -1  # index of the event the last expect matched
-        self._send(None)
+        if resume_from is None:
+            self._script = run_call(ctx)
+            self._send(None)
+        else:
+            self._resume(resume_from)
 
     # -- what happened ----------------------------------------------------------------------
     @property
@@ -172,12 +203,49 @@ class Call:
             self._send(None)
         return self._point
 
+    def settle(self) -> Listen | None:
+        """Let the prompts play until the caller must answer (every prompt and loop heard, the
+        timeout running) or the call ends. Returns the input point, or None once ended."""
+        while self._point is not None and not self._point.final:
+            self._send(None)
+        return self._point
+
     def finish(self) -> None:
         """Let the call play out; hang up at the next input point."""
         if self.ended is None:
             self._deliver(HANGUP)
 
+    # -- carrying on elsewhere --------------------------------------------------------------
+    def resume_point(self) -> ResumePoint:
+        """Where this call waits, for ``Call(ctx, resume_from=...)``: it must be settled at a
+        ``<Gather>`` or ``<Record>`` of its own documents (not in a queue's wait music)."""
+        if self.ended is not None:
+            raise ResumeError("the call has ended; there is nothing to carry on")
+        if self._point is None or not self._point.final:
+            raise ResumeError("the call is not waiting for the caller: settle() it first")
+        position = self.ctx.position
+        if position is None:
+            raise ResumeError("the call is not running any document")
+        if position.verb.tag not in RESUMABLE_VERBS:
+            raise ResumeError(f"the call waits inside <{position.verb.tag}> (a queue's wait music), "
+                              "which cannot be saved")
+        return ResumePoint(position.doc.url, tuple(position.doc.verbs[position.index:]), self._point.gather_start)
+
     # -- internals --------------------------------------------------------------------------
+    def _resume(self, point: ResumePoint) -> None:
+        if not point.verbs or point.verbs[0].tag not in RESUMABLE_VERBS:
+            raise ResumeError("the verbs to resume with do not start with the <Gather> or <Record> the call waits at")
+        self._script = run_call(self.ctx, Document(point.url, list(point.verbs)))
+        with self.ctx.replaying():
+            try:
+                listen = next(self._script)
+                while not listen.final:
+                    listen = self._script.send(None)
+            except StopIteration:
+                raise ResumeError("the saved verb did not wait for the caller when replayed") from None
+        self._point = dataclasses.replace(listen, gather_start=point.gather_start)
+        self._cursor = len(self.ctx.events)
+
     def _send(self, value) -> None:
         try:
             self._point = self._script.send(value)

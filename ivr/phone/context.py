@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from contextlib import contextmanager
 from typing import Callable
 from urllib.parse import unquote, urljoin
 
@@ -82,6 +83,52 @@ class CallContext:
         self.answered_at: float | None = None
         self.verbs_run = 0
         self.webhooks = 0  # TwiML fetches, for the loop guard
+        self.position = None  # ivr.phone.interpreter.Position: the verb running, set by the interpreter
+
+    # -- saving and carrying on -------------------------------------------------------------
+    def export_state(self) -> dict:
+        """What the call has done so far, JSON-ready (not a copy): sid, clock, events, requests
+        and the counters. With ``Call.resume_point()`` it is all a call needs to carry on in a
+        fresh context (``restore_state``), in any process. Settings are not included."""
+        return {"sid": self.sid, "clock": self.clock.now, "events": self.events, "requests": self.requests,
+                "request_positions": self.request_positions, "call_status": self.call_status,
+                "answered_at": self.answered_at, "verbs_run": self.verbs_run, "webhooks": self.webhooks}
+
+    def restore_state(self, state: dict) -> None:
+        """Take over a state from ``export_state`` (as is, or after a round trip through JSON)."""
+        self.sid = state["sid"]
+        self.clock.now = float(state["clock"])
+        self.events = list(state["events"])
+        self.requests = list(state["requests"])
+        self.request_positions = list(state["request_positions"])
+        self.call_status = state["call_status"]
+        self.answered_at = state["answered_at"]
+        self.verbs_run = int(state["verbs_run"])
+        self.webhooks = int(state["webhooks"])
+
+    @contextmanager
+    def replaying(self):
+        """Within: the call runs again what it has already done, unnoticed. Nothing is emitted,
+        heard, recorded, timed, answered, warned or fetched (a ``<Play>`` gets no file and is
+        skipped; fetching a document raises ``ResumeError``), and verbs run are not counted."""
+        verbs_run = self.verbs_run
+        quiet = {
+            "emit": lambda verb, **fields: {"verb": verb, **fields},
+            "play": lambda sound: sound.seconds,
+            "wait": lambda seconds: None,
+            "warn": lambda *args, **kwargs: None,
+            "answer": lambda: None,
+            "fetch_audio": lambda url: (None, None),
+            "callback": lambda *args, **kwargs: None,
+            "load": _no_load,
+        }
+        self.__dict__.update(quiet)  # instance attributes shadow the methods
+        try:
+            yield
+        finally:
+            for name in quiet:
+                self.__dict__.pop(name, None)
+            self.verbs_run = verbs_run
 
     # -- parameters -------------------------------------------------------------------------
     def params(self, **extra: str) -> dict[str, str]:
@@ -194,6 +241,10 @@ class CallContext:
             self.fetcher.fetch(url, method, params, purpose="callback")
         except errors.FetchError as exc:
             self.emit("Error", code=exc.code, message=exc.message, url=exc.url, fatal=False)
+
+
+def _no_load(*_args, **_kwargs):
+    raise errors.ResumeError("a replayed verb tried to fetch a document")
 
 
 def _prompt_text(headers) -> str | None:

@@ -42,6 +42,10 @@ class PhoneError(Exception):
     """Misuse of the phone (bad keys, unknown option)."""
 
 
+class ResumeError(PhoneError):
+    """A call cannot be exported for resuming (``Call.resume_point``), or resumed from what was given."""
+
+
 class CallEnded(AssertionError):
     """The call ended while the caller still wanted to do something."""
 

@@ -2,10 +2,13 @@
 
 The run is a generator: it yields ``Listen`` points where the caller may act and is sent the
 caller's input (or None to let the prompts play on). A driver (``Call``) decides what to send.
+While it runs, ``ctx.position`` says which verb of which of the call's documents is running.
 """
 from __future__ import annotations
 
 import types
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
 
 from ivr.phone import schema
 from ivr.phone.context import CallContext
@@ -28,13 +31,27 @@ class MainScope:
 MAIN = MainScope()
 
 
+@dataclass(frozen=True)
+class Position:
+    """Where a call is in its own documents: verb ``index`` of ``doc`` is running. A queue's
+    wait music runs inside its ``<Enqueue>`` verb, so there the position stays at the Enqueue."""
+    doc: Document
+    index: int
+
+    @property
+    def verb(self) -> ET.Element:
+        return self.doc.verbs[self.index]
+
+
 def execute(ctx: CallContext, doc: Document, scope=MAIN):
     """Run ``doc`` and whatever it navigates to. Returns End, Left (queue) or Finished."""
     while True:
         outcome = CONTINUE
-        for element in doc.verbs:
+        for index, element in enumerate(doc.verbs):
             if scope.expired():
                 return Finished()
+            if not scope.in_queue:
+                ctx.position = Position(doc, index)
             ctx.verbs_run += 1
             ctx.check_guard()
             verb = VERBS.get(element.tag)
@@ -57,12 +74,14 @@ def execute(ctx: CallContext, doc: Document, scope=MAIN):
             return End("error")
 
 
-def run_call(ctx: CallContext):
-    """The whole call, from the first webhook to the end. Returns how it ended (End)."""
+def run_call(ctx: CallContext, doc: Document | None = None):
+    """The whole call, from the first webhook to the end; or, given ``doc``, the rest of a call
+    that carries on with that document (no first webhook). Returns how it ended (End)."""
     try:
-        doc = ctx.load(ctx.settings.url, ctx.settings.method, ctx.params())
         if doc is None:
-            return End("error")
+            doc = ctx.load(ctx.settings.url, ctx.settings.method, ctx.params())
+            if doc is None:
+                return End("error")
         ended = yield from execute(ctx, doc)
     except GuardTripped as exc:
         ctx.emit("Guard", message=str(exc))

@@ -75,6 +75,30 @@ def test_play_digits_and_pause(make_phone):
     assert abs(say["at"] - (play["duration"] + 4)) < 2e-3
 
 
+def test_play_loops_like_say_in_a_gather(make_phone):
+    """<Play> and <Say> share their loop: every loop adds to one event; a key pressed once every
+    prompt was heard cuts the last one's loops short; silence lets them all play."""
+    app = ScriptedApp({"/voice": twiml('<Gather numDigits="1" action="/r"><Say loop="2">Press 1.</Say>'
+                                       '<Play loop="3">/a.wav</Play></Gather>'),
+                       "/a.wav": lambda req: Response(wav_bytes(0.5), content_type="audio/wav"),
+                       "/r": twiml("<Hangup/>")})
+    single = clock.speaking_seconds("Press 1.", "en-US")
+    say, play = make_phone(app).run(["1"]).events[:2]
+    assert say["loop"] == 2 and abs(say["duration"] - 2 * single) < 2e-3
+    assert play["loop"] == 3 and abs(play["duration"] - 0.5) < 2e-3
+    say, play = make_phone(app).run(["_"]).events[:2]
+    assert abs(say["duration"] - 2 * single) < 2e-3 and abs(play["duration"] - 1.5) < 2e-3
+    assert list(say) == ["verb", "at", "text", "language", "loop", "duration"]
+    assert list(play) == ["verb", "at", "url", "duration", "loop"]
+
+
+def test_play_with_bad_digits_is_skipped_with_a_warning(make_phone):
+    app = ScriptedApp({"/voice": twiml('<Play digits="12x" loop="2"/><Say>after</Say>')})
+    call = make_phone(app).run()
+    assert [e["verb"] for e in call.events[:2]] == ["Warning", "Say"]
+    assert call.events[1]["at"] == 0.0
+
+
 def test_redirect_defaults_to_post_and_resolves_relative(make_phone):
     app = ScriptedApp({"/a/start": twiml("<Redirect>next</Redirect><Say>unreachable</Say>"),
                        "/a/next": twiml('<Redirect method="GET">/b/last?k=v</Redirect>'),

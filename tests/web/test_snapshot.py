@@ -7,10 +7,13 @@ import json
 import pytest
 from werkzeug.wrappers import Response
 
-from ivr.phone import Phone
+from ivr.phone import Call, Phone
+from ivr.phone.context import CallContext
+from ivr.phone.errors import ResumeError
 from ivr.phone.snapshot import SnapshotError, restore, settle, snapshot, waiting_verb
 from ivr.phone.targets import app_phone
 from tests.conftest import OUT_OF_HOURS, make_app
+from ivr.phone.voice import Voice
 from tests.phone.apps import ScriptedApp, twiml, wav_bytes
 from tests.web.conftest import DEMO_ID, DEMO_PASSWORD, seeded_app
 
@@ -154,3 +157,79 @@ def test_what_cannot_be_saved_or_restored(tmp_path):
     assert ended["ended"] == {"by": "caller", "status": "completed"} and ended["waiting"] is None
     with pytest.raises(SnapshotError, match="ended"):
         restore(Phone(app=app), ended)
+
+
+# -- the phone's own hooks, without snapshot's JSON --------------------------------------------
+def _menu_app():
+    return ScriptedApp({
+        "/voice": twiml('<Gather numDigits="1" action="/menu"><Play loop="2">/hello.wav</Play>'
+                        '<Say>Press 1 or 2.</Say></Gather><Say>Nothing?</Say>'),
+        "/hello.wav": lambda req: Response(wav_bytes(0.5), content_type="audio/wav"),
+        "/menu": lambda req: twiml(f'<Say>You chose {req.form.get("Digits")}.</Say>'
+                                   '<Gather finishOnKey="#" action="/done"><Say loop="2">Your number, then hash.</Say>'
+                                   '</Gather><Say>No number.</Say>'),
+        "/done": lambda req: twiml(f'<Say>Number {req.form.get("Digits")}.</Say><Hangup/>'),
+    })
+
+
+def _resumed(phone, state, point):
+    """A fresh CallContext holding ``state``, and a fresh Call carrying on from ``point``."""
+    ctx = CallContext(phone.settings, phone.transport(), Voice(False, phone.tts),
+                      audio_cache=phone.audio_cache, queues=phone.queues)
+    ctx.restore_state(state)
+    return Call(ctx, resume_from=point)
+
+
+@pytest.mark.parametrize("rest", [["42#"], ["_"], ["hangup"]])
+def test_resume_point_and_export_state_carry_a_call_on(rest):
+    app = _menu_app()
+    straight = Phone(app=app).dial()               # the same steps, never saved
+    straight.press("2")
+    straight.settle()
+    straight.run(rest)
+    original = Phone(app=app).dial()
+    original.press("2")
+    assert original.settle().final
+    state = json.loads(json.dumps(original.ctx.export_state()))
+    point = original.resume_point()
+    assert point.verbs[0].tag == "Gather" and point.url == "http://localhost/menu"
+    assert point.gather_start == len(state["events"]) - 1  # "You chose 2." came first
+    fetched = len(app.seen)
+    resumed = _resumed(Phone(app=app), state, point)
+    assert len(app.seen) == fetched and resumed.events == state["events"]  # the replay is unnoticed
+    assert resumed.waiting.final and resumed.sid == original.sid
+    resumed.run(rest)
+    original.run(rest)
+    assert resumed.transcript == original.transcript
+    assert resumed.transcript.replace(resumed.sid, "CA") == straight.transcript.replace(straight.sid, "CA")
+    assert resumed.to_dict()["events"] == original.to_dict()["events"]
+
+
+def test_a_resumed_call_can_be_resumed_again():
+    app = _menu_app()
+    call = Phone(app=app).dial()
+    call.settle()
+    for key in ["1", "7#"]:
+        call = _resumed(Phone(app=app), json.loads(json.dumps(call.ctx.export_state())), call.resume_point())
+        call.press(key)
+        call.settle()
+    assert call.ended_by == "app" and call.heard[-1] == "Number 7."
+    assert call.heard == Phone(app=app).run(["1", "7#"]).heard
+
+
+def test_resume_point_refuses_what_cannot_be_carried_on():
+    app = ScriptedApp({
+        "/voice": twiml('<Gather numDigits="1"><Say>One.</Say><Say>Two.</Say></Gather>'),
+        "/queue": twiml('<Enqueue waitUrl="/wait">q</Enqueue>'),
+        "/wait": twiml('<Gather numDigits="1"><Say>Hold, or press 1.</Say></Gather>'),
+    })
+    call = Phone(app=app).dial()
+    with pytest.raises(ResumeError, match="settle"):
+        call.resume_point()
+    queued = Phone(app=app, url="http://localhost/queue").dial()
+    assert queued.settle().final
+    with pytest.raises(ResumeError, match="Enqueue"):
+        queued.resume_point()
+    call.hangup()
+    with pytest.raises(ResumeError, match="ended"):
+        call.resume_point()
