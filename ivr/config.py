@@ -2,6 +2,8 @@
 
 Values from the environment are parsed as JSON where they look like JSON (Flask's
 ``from_prefixed_env``), so ``IVR_LOCK_HOURS=12`` is an int and ``IVR_TRUST_PROXY=true`` a bool.
+JSON alone would leave ``IVR_SOFTPHONE=0`` an int and ``IVR_SOFTPHONE=no`` a string, so on/off
+settings go through ``parse_bool`` (true/false, 1/0, yes/no, on/off; anything else is an error).
 """
 from __future__ import annotations
 
@@ -52,7 +54,30 @@ DEFAULTS: dict[str, object] = {
     "CALLER_WINDOW_MINUTES": 60,
     # Largest webhook request body read (Twilio's are a few kB); larger ones get 413 -> apology TwiML.
     "WEBHOOK_MAX_BYTES": 256 * 1024,
+    # The browser softphone (/phone and its API, ivr.web.phone_page). IVR_SOFTPHONE=false leaves it
+    # out of the app (404, and the module is never imported), e.g. on a server with real accounts.
+    "SOFTPHONE": True,
 }
+
+# On/off settings: whatever the environment or an override gives is turned into a bool.
+BOOLEAN_SETTINGS = ("SOFTPHONE",)
+_TRUE = ("true", "1", "yes", "on")
+_FALSE = ("false", "0", "no", "off")
+
+
+def parse_bool(name: str, value: object) -> bool:
+    """``True``/``False``, ``1``/``0`` or (any case) true/false, 1/0, yes/no, on/off; else ValueError."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+    raise ValueError(f"IVR_{name} must be true or false (also 1/0, yes/no, on/off), not {value!r}")
 
 
 def load_config(app, overrides: dict | None) -> None:
@@ -68,6 +93,8 @@ def load_config(app, overrides: dict | None) -> None:
         app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "ivr.sqlite3")
     if not app.config["AUDIO_DIR"]:
         app.config["AUDIO_DIR"] = os.path.join(app.instance_path, "audio")
+    for name in BOOLEAN_SETTINGS:
+        app.config[name] = parse_bool(name, app.config[name])
     mode = app.config["VOICE_MODE"]
     if mode not in ("say", "play", "auto"):
         raise ValueError(f"IVR_VOICE_MODE must be say, play or auto, not {mode!r}")
