@@ -8,13 +8,28 @@ from flask import Flask
 
 from ivr.config import load_config
 
-# Blueprint modules: each defines ``bp`` and may define ``init_app(app)``.
+# Blueprint modules: each defines ``bp`` and may define ``init_app(app)``. They are imported by
+# create_app, only when registered: the softphone's pulls in the local phone, numpy and soundfile.
 _BLUEPRINT_MODULES = [
     "ivr.web.voice",
     "ivr.web.audio",
     "ivr.web.phone_page",
     "ivr.web.dashboard",
 ]
+_SOFTPHONE_MODULE = "ivr.web.phone_page"
+
+
+def _blueprint_modules(config) -> list[str]:
+    """The blueprint modules this app registers: the softphone's only with ``SOFTPHONE`` on."""
+    return [name for name in _BLUEPRINT_MODULES if name != _SOFTPHONE_MODULE or config["SOFTPHONE"]]
+
+
+def _softphone_off_url(error, endpoint: str, values: dict) -> str | None:
+    """With the softphone off, links to it (the pages' navigation) still build: to ``/phone``,
+    which answers 404, instead of failing the whole page with a BuildError."""
+    if endpoint.startswith("phone_page."):
+        return "/phone"
+    return None
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -39,7 +54,12 @@ def create_app(config: dict | None = None) -> Flask:
     from ivr.web import security
 
     security.init_app(app)   # X-Twilio-Signature, ProxyFix, no error pages on /voice (issue 7)
-    for name in _BLUEPRINT_MODULES:
+    from ivr.web import sessions
+
+    sessions.init_app(app)   # no session cookie, no signer: what every Twilio request is
+    if not app.config["SOFTPHONE"]:
+        app.url_build_error_handlers.append(_softphone_off_url)
+    for name in _blueprint_modules(app.config):
         module = importlib.import_module(name)
         if hasattr(module, "init_app"):
             module.init_app(app)

@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from sqlalchemy import and_, case, literal, or_, select, update
+from sqlalchemy import and_, bindparam, case, literal, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -221,8 +221,9 @@ def _ts(value: dt.datetime):
     return literal(value, UTCDateTime())
 
 
-def _insert_for(session: Session):
-    name = session.get_bind().dialect.name
+def _insert_for(session):
+    """The dialect's insert (with ``on_conflict_do_update``) for a Session or a Connection."""
+    name = (session.dialect if hasattr(session, "dialect") else session.get_bind().dialect).name
     if name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     elif name == "sqlite":
@@ -234,6 +235,16 @@ def _insert_for(session: Session):
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+# Built once: SQLAlchemy then reuses their compiled SQL from the engine's cache.
+_BALANCES = (select(Account.medical_fen, Account.pension_fen, Account.updated_at)
+             .where(Account.id == bindparam("account_id")))
+_SPENDING = (select(SpendingRecord.spent_on, SpendingRecord.place_zh, SpendingRecord.place_en,
+                    SpendingRecord.amount_fen)
+             .where(SpendingRecord.account_id == bindparam("account_id"))
+             .order_by(SpendingRecord.spent_on.desc(), SpendingRecord.id.desc())
+             .limit(bindparam("limit")))
 
 
 class AccountService:
@@ -331,23 +342,29 @@ class AccountService:
     def get(self, account_id: int) -> AccountInfo | None:
         return self._info(Account.id == account_id)
 
+    # The call flow's queries (login, balances, spending) run on pooled Core connections: a Session
+    # around each of them cost several times the query itself (docs/benchmarks.md).
+    def _connect(self):
+        return self.Session.kw["bind"].connect()
+
+    def _begin(self):
+        return self.Session.kw["bind"].begin()
+
+    def _read(self, stmt, **params):
+        """Rows of a prebuilt Core ``stmt``."""
+        with self._connect() as conn:
+            return conn.execute(stmt, params).all()
+
     def balances(self, account_id: int) -> Balances | None:
-        with self.Session() as s:
-            row = s.execute(select(Account.medical_fen, Account.pension_fen, Account.updated_at)
-                            .where(Account.id == account_id)).first()
-        if row is None:
+        rows = self._read(_BALANCES, account_id=account_id)
+        if not rows:
             return None
+        row = rows[0]
         return Balances(account_id, row.medical_fen, row.pension_fen, row.updated_at)
 
     def recent_spending(self, account_id: int, limit: int = 3) -> list[Spending]:
         """The latest ``limit`` medical-account payments, newest first."""
-        with self.Session() as s:
-            rows = s.execute(
-                select(SpendingRecord.spent_on, SpendingRecord.place_zh, SpendingRecord.place_en,
-                       SpendingRecord.amount_fen)
-                .where(SpendingRecord.account_id == account_id)
-                .order_by(SpendingRecord.spent_on.desc(), SpendingRecord.id.desc())
-                .limit(limit)).all()
+        rows = self._read(_SPENDING, account_id=account_id, limit=int(limit))
         return [Spending(r.spent_on, r.place_zh, r.place_en, r.amount_fen) for r in rows]
 
     # -- logging in -----------------------------------------------------------------------------
@@ -361,7 +378,7 @@ class AccountService:
         either way.
         """
         number = normalise(id_number)
-        with self.Session() as s:
+        with self._connect() as s:
             account_id = s.execute(select(Account.id).where(Account.id_number == number)
                                    ).scalar_one_or_none()
         if account_id is not None:
@@ -420,7 +437,7 @@ class AccountService:
     def _verify_once(self, kind: str, key, password: str, now: dt.datetime
                      ) -> LoginResult | None:
         row = phantom = None
-        with self.Session() as s:
+        with self._connect() as s:
             if kind == "a":
                 row = s.execute(select(Account.id, Account.password_hash, Account.locked_until,
                                        Account.password_is_initial)
@@ -448,7 +465,7 @@ class AccountService:
         values = {"failed_attempts": 0, "locked_until": None}
         if row.password_hash.split("$", 1)[0] != self._hash_prefix:
             values["password_hash"] = hash_password(password, self.hash_method)
-        with self.Session() as s, s.begin():
+        with self._begin() as s:
             res = s.execute(update(Account)
                             .where(Account.id == row.id,
                                    Account.password_hash == row.password_hash,
@@ -475,7 +492,7 @@ class AccountService:
         return LoginResult(LOGIN_BAD, attempts_left=self.max_attempts - count)
 
     def _account_failure(self, account_id: int, now: dt.datetime) -> LoginResult:
-        with self.Session() as s, s.begin():
+        with self._begin() as s:
             row = s.execute(update(Account)
                             .where(Account.id == account_id,
                                    self._not_locked(Account.locked_until, now))
@@ -490,7 +507,7 @@ class AccountService:
 
     def _unknown_failure(self, key: str, now: dt.datetime) -> LoginResult:
         t = UnknownIdFailure
-        with self.Session() as s, s.begin():
+        with self._begin() as s:
             insert = _insert_for(s)
             first_lock = now + self.lock if self.max_attempts <= 1 else None
             stmt = insert(t).values(id_hash=key, failed_attempts=1, locked_until=first_lock,
@@ -512,7 +529,7 @@ class AccountService:
     def caller_status(self, caller: str, *, _now: dt.datetime | None = None) -> CallerStatus:
         """Wrong passwords from this calling number in the current window."""
         now = _now or self.now()
-        with self.Session() as s:
+        with self._connect() as s:
             row = s.execute(select(CallerFailure.failures, CallerFailure.window_start).where(
                 CallerFailure.caller_hash == self._keyed_hash("caller", caller))).first()
         if row is None or row.window_start + self.caller_window <= now:
@@ -526,7 +543,7 @@ class AccountService:
         """Count one wrong password against a calling number (a window opens at the first)."""
         now = _now or self.now()
         t = CallerFailure
-        with self.Session() as s, s.begin():
+        with self._begin() as s:
             insert = _insert_for(s)
             expired = t.window_start <= now - self.caller_window
             stmt = insert(t).values(caller_hash=self._keyed_hash("caller", caller), failures=1,

