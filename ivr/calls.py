@@ -18,6 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from ivr.accounts.idnumber import BEIJING
 from ivr.engine.state import CallState
 from ivr.models import Call, Voicemail, utcnow
 
@@ -215,8 +216,10 @@ class CallStore:
         session.add(Voicemail(call_sid=sid, recording_url=url[:2000], duration=duration))
 
 
-def parse_now(value: str | None) -> dt.datetime:
+def parse_now(value: str | dt.datetime | None) -> dt.datetime:
+    """``IVR_NOW`` (an ISO date-time standing in for the clock) or the real time. Without an offset
+    it is Beijing time, the hotline's own, as the account service reads it too."""
     if value:
-        now = dt.datetime.fromisoformat(value)
-        return now if now.tzinfo else now.replace(tzinfo=dt.timezone.utc)
+        now = value if isinstance(value, dt.datetime) else dt.datetime.fromisoformat(str(value))
+        return now if now.tzinfo else now.replace(tzinfo=BEIJING)
     return dt.datetime.now(dt.timezone.utc)

@@ -123,3 +123,16 @@ def test_softphone_on_imports_it_in_a_fresh_interpreter(tmp_path):
     # The control for the test above: the probe does see the module when the softphone is on.
     # The page is served, yet the phone (numpy, soundfile) is loaded only when a browser dials.
     assert _probe(tmp_path, None) == {"imported": True, "status": 200, "numpy_for_webhooks": False}
+
+
+def test_ivr_now_without_offset_is_beijing_time_everywhere(build):
+    import datetime as dt
+
+    from ivr.calls import parse_now
+
+    utc = dt.timezone.utc
+    assert parse_now("2026-11-25T10:00:00") == dt.datetime(2026, 11, 25, 2, 0, tzinfo=utc)
+    assert parse_now("2026-11-25T10:00:00+00:00") == dt.datetime(2026, 11, 25, 10, 0, tzinfo=utc)
+    # The account service (lockouts, loss reports) reads the same setting as the same instant.
+    app = build(NOW="2026-11-25T10:00:00")
+    assert app.extensions["ivr_hotline"].services.accounts.now() == dt.datetime(2026, 11, 25, 2, 0, tzinfo=utc)
