@@ -77,8 +77,15 @@ def database_url(request, tmp_path):
 
 
 @pytest.fixture
-def app(tmp_path, database_url):
-    app = make_app(tmp_path, DATABASE_URL=database_url)
+def app_builder():
+    """How `app` builds its app: make_app here; a folder's conftest may swap in another builder
+    with make_app's signature (tests/web seeds the demo accounts) and keep one `app` fixture."""
+    return make_app
+
+
+@pytest.fixture
+def app(tmp_path, database_url, app_builder):
+    app = app_builder(tmp_path, DATABASE_URL=database_url)
     yield app
     app.extensions["ivr_db"].dispose()
 

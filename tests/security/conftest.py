@@ -1,24 +1,17 @@
 """Helpers for the issue-7 tests: signed requests, real server processes, scripted demo calls."""
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 from twilio.request_validator import RequestValidator
 
 from tests.conftest import IN_HOURS
+from tests.servers import VENV_BIN, ServeProcess, free_port  # noqa: F401 - tests import them here
 
 TOKEN = "test-auth-token-0123456789abcdef"
 FAST_HASH = "pbkdf2:sha256:1000"
-VENV_BIN = Path(sys.executable).parent
 
 # The demo accounts of issue 3 and how a caller keys them (an X is keyed as *).
 DEMO = [
@@ -51,12 +44,6 @@ class SignedClient:
 
 
 # ---------------------------------------------------------------- real server processes
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 class HttpResponse:
     """A requests response dressed as a Flask test response (for tests.twiml.Caller)."""
@@ -101,109 +88,27 @@ class HttpClient:
         return HttpResponse(self.session.post(url, data=data, headers=headers, timeout=60))
 
 
-@dataclass
-class Server:
-    """``ivr serve`` (gunicorn) in a child process on a free loopback port."""
-    proc: subprocess.Popen
-    port: int
-    stderr_path: Path
-    stdout_path: Path
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def workers(self) -> list[int]:
-        try:
-            text = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
-        except FileNotFoundError:
-            return []
-        return [int(p) for p in text.split()]
-
-    def wait_workers(self, count: int, exclude: set[int] = frozenset(), timeout: float = 60) -> list[int]:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            pids = [p for p in self.workers() if p not in exclude]
-            if len(pids) >= count:
-                return pids
-            time.sleep(0.05)
-        raise AssertionError(f"gunicorn did not have {count} new workers; stderr:\n{self.stderr()}")
-
-    def stderr(self) -> str:
-        return self.stderr_path.read_text("utf-8", errors="replace")
-
-    def stdout(self) -> str:
-        return self.stdout_path.read_text("utf-8", errors="replace")
-
-    def kill9(self) -> None:
-        """SIGKILL the whole server: master and workers, no clean-up of any kind."""
-        pids = self.workers()
-        self.proc.send_signal(signal.SIGKILL)
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        self.proc.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.kill9()
-        for pid in self.workers():
-            try:
-                os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-
-
-def server_env(tmp_path: Path, database_url: str, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_"))}
-    env.update({
+def server_env(tmp_path: Path, database_url: str, **extra: str | None) -> dict[str, str | None]:
+    """What these tests' servers run with: signed webhooks, the clock inside agent hours; ``extra``
+    are raw environment variables (None removes one, e.g. TWILIO_AUTH_TOKEN)."""
+    return {
         "IVR_DATABASE_URL": database_url,
         "IVR_VOICE_MODE": "say",
         "IVR_NOW": IN_HOURS,
         "IVR_SECRET_KEY": "test-secret",
         "IVR_AUDIO_DIR": str(tmp_path / "audio"),
         "TWILIO_AUTH_TOKEN": TOKEN,
-        # gunicorn's control socket lives here instead of the user's ~/.gunicorn
-        "XDG_RUNTIME_DIR": str(tmp_path),
-        "PYTHONUNBUFFERED": "1",
-    })
-    env.update(extra)
-    return {k: v for k, v in env.items() if v is not None}
+        **extra,
+    }
 
 
 @contextmanager
 def running_server(tmp_path: Path, database_url: str, *, workers: int = 2, name: str = "server",
-                   port: int | None = None, **extra: str):
-    """Start ``ivr serve --workers N``; yields a Server once it answers; always stops it."""
-    port = port or free_port()
-    out = tmp_path / f"{name}-{port}.out"
-    err = tmp_path / f"{name}-{port}.err"
-    with open(out, "ab") as fo, open(err, "ab") as fe:
-        proc = subprocess.Popen(
-            [str(VENV_BIN / "ivr"), "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", str(workers)],
-            env=server_env(tmp_path, database_url, **extra), cwd=str(tmp_path), stdout=fo, stderr=fe,
-            start_new_session=True)
-    server = Server(proc, port, err, out)
+                   port: int | None = None, **extra: str | None):
+    """Start ``ivr serve --workers N``; yields a ServeProcess once it answers; always stops it."""
+    server = ServeProcess(tmp_path, server_env(tmp_path, database_url, **extra), workers=workers,
+                          port=port, name=name)
     try:
-        deadline = time.monotonic() + 90
-        while True:
-            if proc.poll() is not None:
-                raise AssertionError(f"ivr serve exited with {proc.returncode}:\n{server.stderr()}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise AssertionError(f"ivr serve never listened on {port}:\n{server.stderr()}")
-                time.sleep(0.1)
-        server.wait_workers(workers)
         yield server
     finally:
         server.stop()

@@ -3,7 +3,6 @@ token, a real server on a free loopback port, and headless Chromium through Play
 from __future__ import annotations
 
 import os
-import socket
 import threading
 from pathlib import Path
 
@@ -12,6 +11,7 @@ from werkzeug.serving import make_server
 
 from ivr.accounts.seed import seed_demo
 from tests.conftest import make_app
+from tests.servers import ServeProcess, ivr_env
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "test-artifacts" / "web"
@@ -32,16 +32,20 @@ def seeded_app(tmp_path, **overrides):
 
 
 @pytest.fixture
-def web_app(tmp_path, database_url):
-    """Seeded, with an admin token; on SQLite, and again on PostgreSQL when one is reachable."""
-    app = seeded_app(tmp_path, DATABASE_URL=database_url)
-    yield app
-    app.extensions["ivr_db"].dispose()
+def app_builder():
+    """The root `app` fixture, here seeded and with an admin token (see tests/conftest.py)."""
+    return seeded_app
+
+
+# The names the web tests know the root fixtures by: on SQLite, and again on PostgreSQL.
+@pytest.fixture
+def web_app(app):
+    return app
 
 
 @pytest.fixture
-def web_client(web_app):
-    return web_app.test_client()
+def web_client(client):
+    return client
 
 
 class LiveServer:
@@ -114,56 +118,11 @@ def shot(page, name: str) -> Path:
     return path
 
 
-
-class GunicornServer:
-    """``ivr serve --workers N`` in a subprocess on a free port, on a seeded SQLite database."""
+class GunicornServer(ServeProcess):
+    """``ivr serve --workers N`` on a seeded SQLite database in ``directory``, with the admin token."""
 
     def __init__(self, directory: Path, workers: int = 3, **config):
-        import json
-        import subprocess
-        import sys
-
-        database = f"sqlite:///{directory / 'hotline.sqlite3'}"
-        app = seeded_app(directory, DATABASE_URL=database, **config)   # schema + demo accounts
-        app.extensions["ivr_db"].dispose()
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"http://127.0.0.1:{self.port}"
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("IVR_", "TWILIO_"))}
         settings = {"ADMIN_TOKEN": ADMIN_TOKEN, "VOICE_MODE": "say", "AUDIO_DIR": str(directory / "audio"),
-                    "DATABASE_URL": database, **config}
-        env.update({f"IVR_{k}": v if isinstance(v, str) else json.dumps(v) for k, v in settings.items()})
-        self.log = open(directory / "server.log", "wb")
-        self.process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "ivr"), "serve", "--host", "127.0.0.1", "--port", str(self.port),
-             "--workers", str(workers)], cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT)
-        self._wait()
-
-    def _wait(self) -> None:
-        import time
-
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"ivr serve exited with {self.process.returncode}; see {self.log.name}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("ivr serve did not start listening")
-
-    def stop(self) -> None:
-        import signal
-        import subprocess
-
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
+                    "DATABASE_URL": f"sqlite:///{directory / 'hotline.sqlite3'}", **config}
+        seeded_app(directory, **settings).extensions["ivr_db"].dispose()   # schema + demo accounts
+        super().__init__(directory, ivr_env(settings), workers=workers)
