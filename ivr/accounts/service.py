@@ -238,6 +238,19 @@ def _utcnow() -> dt.datetime:
 
 
 # Built once: SQLAlchemy then reuses their compiled SQL from the engine's cache.
+_ACCOUNT_BY_ID_NUMBER = select(Account.id).where(Account.id_number == bindparam("id_number"))
+_LOGIN_ROW = (select(Account.id, Account.password_hash, Account.locked_until, Account.password_is_initial)
+              .where(Account.id == bindparam("account_id")))
+_UNKNOWN_LOCK = select(UnknownIdFailure.locked_until).where(UnknownIdFailure.id_hash == bindparam("id_hash"))
+# A successful login resets the counter, unless the account got locked or its password changed
+# since it was read (then the caller's attempt is looked at again).
+_LOGIN_OK = (update(Account)
+             .where(Account.id == bindparam("account_id"), Account.password_hash == bindparam("old_hash"),
+                    or_(Account.locked_until.is_(None), Account.locked_until <= bindparam("now")))
+             .values(failed_attempts=0, locked_until=None))
+_LOGIN_OK_REHASH = _LOGIN_OK.values(password_hash=bindparam("new_hash"))
+_CALLER_WINDOW = (select(CallerFailure.failures, CallerFailure.window_start)
+                  .where(CallerFailure.caller_hash == bindparam("caller_hash")))
 _BALANCES = (select(Account.medical_fen, Account.pension_fen, Account.updated_at)
              .where(Account.id == bindparam("account_id")))
 _SPENDING = (select(SpendingRecord.spent_on, SpendingRecord.place_zh, SpendingRecord.place_en,
@@ -379,8 +392,7 @@ class AccountService:
         """
         number = normalise(id_number)
         with self._connect() as s:
-            account_id = s.execute(select(Account.id).where(Account.id_number == number)
-                                   ).scalar_one_or_none()
+            account_id = s.execute(_ACCOUNT_BY_ID_NUMBER, {"id_number": number}).scalar_one_or_none()
         if account_id is not None:
             payload = f"a{account_id}"
         else:
@@ -439,14 +451,11 @@ class AccountService:
         row = phantom = None
         with self._connect() as s:
             if kind == "a":
-                row = s.execute(select(Account.id, Account.password_hash, Account.locked_until,
-                                       Account.password_is_initial)
-                                .where(Account.id == key)).first()
+                row = s.execute(_LOGIN_ROW, {"account_id": key}).first()
                 if row is None:   # deleted since the reference was made
                     kind, key = "u", self._keyed_hash("gone", str(key))
             if kind == "u":
-                phantom = s.execute(select(UnknownIdFailure.locked_until)
-                                    .where(UnknownIdFailure.id_hash == key)).first()
+                phantom = s.execute(_UNKNOWN_LOCK, {"id_hash": key}).first()
         if row is None:
             if phantom is not None and phantom.locked_until and phantom.locked_until > now:
                 return LoginResult(LOGIN_LOCKED, locked_until=phantom.locked_until)
@@ -462,16 +471,12 @@ class AccountService:
         return or_(col.is_(None), col <= now)
 
     def _success(self, row, password: str, now: dt.datetime) -> LoginResult | None:
-        values = {"failed_attempts": 0, "locked_until": None}
-        if row.password_hash.split("$", 1)[0] != self._hash_prefix:
-            values["password_hash"] = hash_password(password, self.hash_method)
+        params = {"account_id": row.id, "old_hash": row.password_hash, "now": now}
+        stmt = _LOGIN_OK
+        if row.password_hash.split("$", 1)[0] != self._hash_prefix:   # upgrade a weaker hash
+            stmt, params["new_hash"] = _LOGIN_OK_REHASH, hash_password(password, self.hash_method)
         with self._begin() as s:
-            res = s.execute(update(Account)
-                            .where(Account.id == row.id,
-                                   Account.password_hash == row.password_hash,
-                                   self._not_locked(Account.locked_until, now))
-                            .values(**values)
-                            .execution_options(synchronize_session=False))
+            res = s.execute(stmt, params)
         if res.rowcount != 1:
             return None   # locked or password changed meanwhile: look again
         return LoginResult(LOGIN_OK, account_id=row.id,
@@ -530,8 +535,7 @@ class AccountService:
         """Wrong passwords from this calling number in the current window."""
         now = _now or self.now()
         with self._connect() as s:
-            row = s.execute(select(CallerFailure.failures, CallerFailure.window_start).where(
-                CallerFailure.caller_hash == self._keyed_hash("caller", caller))).first()
+            row = s.execute(_CALLER_WINDOW, {"caller_hash": self._keyed_hash("caller", caller)}).first()
         if row is None or row.window_start + self.caller_window <= now:
             return CallerStatus(0, self.caller_max_failures, False, None)
         return CallerStatus(row.failures, self.caller_max_failures,
