@@ -135,3 +135,33 @@ def test_in_process_calls_reach_only_the_apps_origin():
     app = ScriptedApp({"/voice": twiml("<Redirect>https://elsewhere.example.com/x</Redirect>")})
     call = Phone(app=app).run()
     assert [e["code"] for e in call.errors] == [11210]
+
+
+def test_in_process_requests_arrive_as_a_server_would_send_them():
+    """The WSGI transport builds the environ itself: path (percent-encoded UTF-8), query, form,
+    headers and cookies must reach the app as they would over HTTP."""
+    from flask import Flask, jsonify, request
+
+    from ivr.phone.transport import WsgiTransport
+
+    echo = Flask("echo")
+
+    @echo.route("/<path:rest>", methods=["GET", "POST"])
+    def show(rest):
+        response = jsonify(path=request.path, args=request.args.to_dict(), form=request.form.to_dict(),
+                           sig=request.headers.get("X-Twilio-Signature"), host=request.host,
+                           scheme=request.scheme, cookie=request.cookies.get("seen"))
+        response.set_cookie("seen", "yes")
+        return response
+
+    transport = WsgiTransport(echo, "https://hotline.example:8443")
+    first = transport.request("POST", "https://hotline.example:8443/%E8%AF%AD%E9%9F%B3/in?lang=zh",
+                              {"Digits": "1#", "From": "+86 138"}, {"X-Twilio-Signature": "abc="}, 5, None)
+    import json
+
+    got = json.loads(first.body)
+    assert first.status == 200
+    assert got == {"path": "/语音/in", "args": {"lang": "zh"}, "form": {"Digits": "1#", "From": "+86 138"},
+                   "sig": "abc=", "host": "hotline.example:8443", "scheme": "https", "cookie": None}
+    second = json.loads(transport.request("GET", "https://hotline.example:8443/x?CallSid=CA1", None, {}, 5, None).body)
+    assert second["args"] == {"CallSid": "CA1"} and second["form"] == {} and second["cookie"] == "yes"
