@@ -31,10 +31,10 @@ STEPS_PER_CALL = 100
 # The bench-only password hash (what bulk-seeded accounts start with): ~0.03 ms instead of scrypt's
 # ~130 ms, to show what a call costs besides the one password check.
 CHEAP_HASH = "pbkdf2:sha256:1"
-# The files this benchmark's work changed, and the commit that has them as they were before, so a
-# run can serve the "before" code side by side (bench/run.py does unless --no-before).
-BEFORE_COMMIT = "f8412d1374fd3d98f5c648873d005700c189ded0"
-CHANGED_FILES = ("ivr/calls.py", "ivr/web/twiml.py", "ivr/logs.py", "ivr/web/voice.py")
+# The "before" code: the ivr package as the previous benchmark run measured it (the last commit
+# before this round of work), served side by side in the same run (bench/run.py, unless --no-before).
+# Earlier rounds: f8412d1374 (before the call-state and TwiML work), see docs/benchmarks.md.
+BEFORE_COMMIT = "159d35bd15a82aad1cd494d6efba62dcc92f2437"
 
 
 def use_cheap_hash(app) -> None:
@@ -56,18 +56,18 @@ def cheap_hash_app():
 
 
 def before_tree(dest: Path) -> dict | None:
-    """A copy of the ivr package with CHANGED_FILES as of BEFORE_COMMIT; returns the environment
-    that serves it (PYTHONPATH first), or None when git cannot give those files."""
-    import shutil
+    """The ivr package as of BEFORE_COMMIT in ``dest``; returns the environment that serves it
+    (PYTHONPATH first), or None when git cannot give it (no history, e.g. a source tarball)."""
+    import io
+    import tarfile
 
     try:
-        old = {path: subprocess.run(["git", "show", f"{BEFORE_COMMIT}:{path}"], cwd=ROOT, check=True,
-                                    capture_output=True).stdout for path in CHANGED_FILES}
+        tar = subprocess.run(["git", "archive", "--format=tar", BEFORE_COMMIT, "ivr"], cwd=ROOT, check=True,
+                             capture_output=True).stdout
     except (OSError, subprocess.CalledProcessError):
         return None
-    shutil.copytree(ROOT / "ivr", dest / "ivr", ignore=shutil.ignore_patterns("__pycache__"))
-    for path, text in old.items():
-        (dest / path).write_bytes(text)
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        archive.extractall(dest, filter="data")
     env = {"PYTHONPATH": str(dest), "IVR_MENUS_FILE": str(ROOT / "menus.toml"),
            "IVR_PROMPTS_DIR": str(ROOT / "prompts")}
     # Make sure that is the code a server started this way runs (not the project's own ivr).

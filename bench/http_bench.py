@@ -14,7 +14,7 @@ against the ceiling of the same round, and the table shows medians over rounds.
   docs/benchmarks.md for why: a login costs one scrypt check, ~130 ms, once per call).
 
 With ``before``, the code as it was before this benchmark's changes (bench/hotline_setup.py:
-BEFORE_COMMIT, CHANGED_FILES) is served too, on the same database, and loaded the same way in the
+BEFORE_COMMIT) is served too, on the same database, and loaded the same way in the
 same rounds: navigation and lookup before and after, side by side.
 
 ``run_ladder`` serves the hotline cut down step by step (bench/ladder.py) to show where the gap to
