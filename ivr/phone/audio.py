@@ -1,6 +1,7 @@
 """Telephone audio: 8 kHz mono. DTMF tones (ITU-T Q.23), decoding Play files, the call recording."""
 from __future__ import annotations
 
+import functools
 import io
 
 import numpy as np
@@ -48,7 +49,10 @@ def decode(data: bytes) -> np.ndarray:
     return np.asarray(mono, dtype=np.float32)
 
 
+@functools.lru_cache(maxsize=256)
 def duration_of(data: bytes) -> float | None:
+    # Remembered: a call plays the same cached prompt files again and again (the key is the bytes
+    # object itself, whose hash Python keeps once computed).
     try:
         info = soundfile.info(io.BytesIO(data))
     except Exception:  # libsndfile cannot read it: the duration is unknown
