@@ -24,14 +24,6 @@ def _blueprint_modules(config) -> list[str]:
     return [name for name in _BLUEPRINT_MODULES if name != _SOFTPHONE_MODULE or config["SOFTPHONE"]]
 
 
-def _softphone_off_url(error, endpoint: str, values: dict) -> str | None:
-    """With the softphone off, links to it (the pages' navigation) still build: to ``/phone``,
-    which answers 404, instead of failing the whole page with a BuildError."""
-    if endpoint.startswith("phone_page."):
-        return "/phone"
-    return None
-
-
 def create_app(config: dict | None = None) -> Flask:
     """Build the hotline app. ``config`` overrides defaults and IVR_* env vars (tests pass it)."""
     app = Flask(__name__, instance_relative_config=True)
@@ -57,8 +49,6 @@ def create_app(config: dict | None = None) -> Flask:
     from ivr.web import sessions
 
     sessions.init_app(app)   # no session cookie, no signer: what every Twilio request is
-    if not app.config["SOFTPHONE"]:
-        app.url_build_error_handlers.append(_softphone_off_url)
     for name in _blueprint_modules(app.config):
         module = importlib.import_module(name)
         if hasattr(module, "init_app"):
