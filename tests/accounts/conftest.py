@@ -2,12 +2,11 @@
 
 PostgreSQL tests run in a schema of their own (``acct_<random>``, dropped afterwards), so runs in
 parallel, and other suites using the same database, never see each other's tables.
-Set IVR_TEST_PG_URL to use another server; the default is CI's (trust auth, database ``test``).
+The server is tests/conftest.py's PG_URL (IVR_TEST_POSTGRES_URL; default CI's: trust auth, database ``test``).
 """
 from __future__ import annotations
 
 import datetime as dt
-import os
 import threading
 import uuid
 
@@ -17,25 +16,10 @@ from sqlalchemy import create_engine, text
 from ivr.accounts.models import create_tables
 from ivr.accounts.service import AccountService
 from ivr.db import Database
+from tests.conftest import PG_URL, postgres_skip_reason
 
-PG_URL = os.environ.get("IVR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 FAST_HASH = "pbkdf2:sha256:1000"   # tests that do not look at hashing use a cheap one
-_pg_state: dict[str, str | None] = {}
-
-
-def pg_unavailable() -> str | None:
-    """None if PostgreSQL answers at PG_URL, else why not (checked once per run)."""
-    if "reason" not in _pg_state:
-        try:
-            engine = create_engine(PG_URL, connect_args={"connect_timeout": 3})
-            with engine.connect() as conn:
-                conn.execute(text("select 1"))
-            engine.dispose()
-            _pg_state["reason"] = None
-        except Exception as exc:  # any failure to connect means: skip, saying why
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            _pg_state["reason"] = f"PostgreSQL not reachable at {PG_URL}: {first}"
-    return _pg_state["reason"]
+pg_unavailable = postgres_skip_reason   # None if PostgreSQL answers, else why not
 
 
 class PgSchema:
