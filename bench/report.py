@@ -37,7 +37,7 @@ def render(r: dict, args, million: dict | None) -> str:
     w(f"Written by `bench/run.py` (`make bench`) on **{r['date']}**, flags: `{flags}`, in {r['seconds']:.0f} s. "
       "Do not edit by hand: run `make bench` again.\n")
     w("Every figure stands next to a baseline measured **in the same run, on the same machine, under the same "
-      "server settings**: these machines are shared (other engineers' test suites ran during this run), so "
+      "server settings**: these machines are shared (other work may run beside a benchmark; the load averages below say how busy this run's machine was), so "
       "absolute figures drift by ±30% from minute to minute while ratios to a baseline measured seconds "
       "apart drift much less. Read the ratios. Benchmarks are not tests: nothing here is asserted by "
       "`make test`.\n")
