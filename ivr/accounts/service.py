@@ -237,6 +237,11 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
 
 
+def _not_locked(col, now):
+    """``col`` (a lock's end) is empty or over at ``now``."""
+    return or_(col.is_(None), col <= now)
+
+
 # Built once: SQLAlchemy then reuses their compiled SQL from the engine's cache.
 _ACCOUNT_BY_ID_NUMBER = select(Account.id).where(Account.id_number == bindparam("id_number"))
 _LOGIN_ROW = (select(Account.id, Account.password_hash, Account.locked_until, Account.password_is_initial)
@@ -246,7 +251,7 @@ _UNKNOWN_LOCK = select(UnknownIdFailure.locked_until).where(UnknownIdFailure.id_
 # since it was read (then the caller's attempt is looked at again).
 _LOGIN_OK = (update(Account)
              .where(Account.id == bindparam("account_id"), Account.password_hash == bindparam("old_hash"),
-                    or_(Account.locked_until.is_(None), Account.locked_until <= bindparam("now")))
+                    _not_locked(Account.locked_until, bindparam("now")))
              .values(failed_attempts=0, locked_until=None))
 _LOGIN_OK_REHASH = _LOGIN_OK.values(password_hash=bindparam("new_hash"))
 _CALLER_WINDOW = (select(CallerFailure.failures, CallerFailure.window_start)
@@ -467,9 +472,6 @@ class AccountService:
             return self._success(row, password, now)
         return self._account_failure(row.id, now)
 
-    def _not_locked(self, col, now):
-        return or_(col.is_(None), col <= now)
-
     def _success(self, row, password: str, now: dt.datetime) -> LoginResult | None:
         params = {"account_id": row.id, "old_hash": row.password_hash, "now": now}
         stmt = _LOGIN_OK
@@ -500,7 +502,7 @@ class AccountService:
         with self._begin() as s:
             row = s.execute(update(Account)
                             .where(Account.id == account_id,
-                                   self._not_locked(Account.locked_until, now))
+                                   _not_locked(Account.locked_until, now))
                             .values(**self._failure_values(Account, now))
                             .returning(Account.failed_attempts, Account.locked_until)
                             .execution_options(synchronize_session=False)).first()
@@ -521,7 +523,7 @@ class AccountService:
             set_["updated_at"] = _ts(now)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[t.id_hash], set_=set_,
-                where=self._not_locked(t.locked_until, now),
+                where=_not_locked(t.locked_until, now),
             ).returning(t.failed_attempts, t.locked_until)
             row = s.execute(stmt).first()
             if row is None:

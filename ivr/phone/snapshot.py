@@ -54,10 +54,8 @@ def snapshot(call: Call) -> dict:
     ctx = call.ctx
     waiting = None
     if call.ended is None:
+        resume = call.resume_point()   # raises SnapshotError unless settled at an input point
         point = call.waiting
-        if point is None or not point.final:
-            raise SnapshotError("the call is not waiting for the caller: settle(call) first")
-        resume = call.resume_point()
         verbs = "".join(ET.tostring(verb, encoding="unicode") for verb in resume.verbs)
         waiting = {"url": resume.url, "verbs": f"<Response>{verbs}</Response>", "kind": point.kind,
                    "gather_start": resume.gather_start}

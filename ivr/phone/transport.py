@@ -15,7 +15,6 @@ from typing import Callable, Mapping, Protocol
 from urllib.parse import unquote, urlencode, urlsplit
 
 import requests
-from werkzeug.datastructures import Headers
 from werkzeug.test import Client
 
 from ivr.phone import errors
@@ -98,7 +97,7 @@ def _environ(method: str, url: str, form: dict[str, str] | None, headers: dict[s
     if form is not None:
         environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
         environ["CONTENT_LENGTH"] = str(len(data))
-    for name, value in Headers(headers).items():
+    for name, value in headers.items():
         key = name.upper().replace("-", "_")
         if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             if form is None:

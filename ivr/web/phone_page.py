@@ -150,18 +150,22 @@ class Softphone:
     def phone(self):
         # Built on first use: the local phone loads its audio stack (numpy, soundfile, soxr: some
         # 20 MB of RSS) that a worker answering only Twilio's webhooks never needs.
-        with self._phone_lock:
-            if self._phone is None:
-                from ivr.phone.targets import app_phone, in_process_url
+        if self._phone is None:
+            with self._phone_lock:
+                if self._phone is None:
+                    from ivr.phone.targets import app_phone, in_process_url
 
-                phone = app_phone(self.app, status_callback=in_process_url(self.app, "/voice/status"))
-                phone.audio_cache = AudioCache()
-                self._phone = phone
+                    phone = app_phone(self.app, status_callback=in_process_url(self.app, "/voice/status"))
+                    phone.audio_cache = AudioCache()
+                    self._phone_origin = _origin(phone.settings.url)
+                    self._phone = phone
         return self._phone
 
     @property
     def origin(self) -> str:
-        return _origin(self.phone.settings.url)
+        """Where the phone's app is served (Play URLs there are the hotline's own prompts)."""
+        self.phone   # built on first use, with its origin
+        return self._phone_origin
 
     # -- storage ---------------------------------------------------------------------------
     def _insert(self, call_id: str, data: dict, dialled_at: float) -> None:
