@@ -57,6 +57,8 @@ DEFAULTS: dict[str, object] = {
     # The browser softphone (/phone and its API, ivr.web.phone_page). IVR_SOFTPHONE=false leaves it
     # out of the app (404, and the module is never imported), e.g. on a server with real accounts.
     "SOFTPHONE": True,
+    # Speech menus: a match whose Twilio Confidence is below this is confirmed first ("did you mean").
+    "SPEECH_CONFIDENCE": 0.5,
 }
 
 # On/off settings: whatever the environment or an override gives is turned into a bool.

@@ -41,6 +41,14 @@ def load_menus(path: str | Path, catalogue: Catalogue) -> tuple[MenuFile, list[s
     return model, warnings
 
 
+def speech_confidence(config) -> float:
+    """IVR_SPEECH_CONFIDENCE: below it a spoken menu choice is confirmed first (0 never asks)."""
+    value = config.get("SPEECH_CONFIDENCE", 0.5)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+        raise ValueError(f"IVR_SPEECH_CONFIDENCE must be a number from 0 to 1, not {value!r}")
+    return float(value)
+
+
 @dataclass
 class Hotline:
     engine: Engine
@@ -60,7 +68,7 @@ class Hotline:
         flows, ops = plugins()
         from ivr import account_flow
 
-        engine = Engine(model, catalogue, flows, ops)
+        engine = Engine(model, catalogue, flows, ops, speech_confidence=speech_confidence(config))
         services = account_flow.make_services(config, db)
         return cls(engine, catalogue, db, services, CallStore(), warnings)
 

@@ -34,7 +34,7 @@ def test_the_shipped_files_pass():
 
 
 CASES = [
-    ('menu = "apply" }', 'menu = "aply" }',
+    ('menu = "apply",', 'menu = "aply",',
      'menus.toml: menu "main", option "2": unknown menu "aply"'),
     ('options."2" = { action = "play", prompt = "check_alipay" }',
      'options."2" = { action = "play", prompt = "check_alipy" }',
@@ -42,22 +42,22 @@ CASES = [
     ('options."4" = { action = "play", prompt = "apply_care" }',
      'options."4" = { action = "play", prompt = "apply_care" }\noptions."6" = { action = "back" }',
      'menus.toml: menu "apply", option "6": key 6 is not mentioned in prompt "apply_menu"'),
-    ('options."1" = { action = "collect", flow = "login" }',
-     'options."1" = { action = "collect", flow = "logon" }',
+    ('options."1" = { action = "collect", flow = "login",',
+     'options."1" = { action = "collect", flow = "logon",',
      'menus.toml: menu "main", option "1": unknown flow "logon"'),
     ('op = "account.pension_balance"', 'op = "account.pension"',
      'menus.toml: menu "account", option "2": unknown operation "account.pension"'),
-    ('options."3" = { action = "submenu", menu = "check_ways" }',
-     'options."3" = { action = "jump", menu = "check_ways" }',
+    ('options."3" = { action = "submenu", menu = "check_ways",',
+     'options."3" = { action = "jump", menu = "check_ways",',
      'menus.toml: menu "main", option "3": unknown action "jump"'),
-    ('options."3" = { action = "submenu", menu = "check_ways" }',
-     'options."3" = { action = "submenu" }',
+    ('options."3" = { action = "submenu", menu = "check_ways",',
+     'options."3" = { action = "submenu",',
      'menus.toml: menu "main", option "3": action "submenu" needs menu = "..."'),
-    ('options."3" = { action = "submenu", menu = "check_ways" }',
-     'options."3" = { action = "play", prompt = "check_menu" }',
+    ('options."3" = { action = "submenu", menu = "check_ways",',
+     'options."3" = { action = "play", prompt = "check_menu",',
      'menus.toml: menu "check_ways": unreachable: no key, action or setting leads to it'),
-    ('options."4" = { action = "submenu", menu = "law" }',
-     'options."x" = { action = "submenu", menu = "law" }',
+    ('options."4" = { action = "submenu", menu = "law",',
+     'options."x" = { action = "submenu", menu = "law",',
      'menus.toml: menu "main", option "x": a key must be one of 0 1 2 3 4 5 6 7 8 9 * #'),
     ('[menus.law]\nprompt = "law_menu"', '[menus.law]\npromt = "law_menu"',
      'menus.toml: menu "law": unknown field "promt"'),
@@ -94,8 +94,8 @@ def test_a_prompt_missing_in_one_language(tmp_path):
 
 
 def test_all_problems_are_listed_not_just_the_first(tmp_path):
-    path = broken(tmp_path, 'menu = "apply" }', 'menu = "aply" }')
-    text = path.read_text("utf-8").replace('menu = "law" }', 'menu = "lwa" }')
+    path = broken(tmp_path, 'menu = "apply",', 'menu = "aply",')
+    text = path.read_text("utf-8").replace('menu = "law",', 'menu = "lwa",')
     path.write_text(text, "utf-8")
     code, out = check(path)
     assert 'unknown menu "aply"' in out and 'unknown menu "lwa"' in out
@@ -126,14 +126,14 @@ def test_missing_file():
 
 
 def test_the_app_refuses_to_start_with_the_same_messages(tmp_path):
-    path = broken(tmp_path, 'menu = "apply" }', 'menu = "aply" }')
+    path = broken(tmp_path, 'menu = "apply",', 'menu = "aply",')
     with pytest.raises(MenuFileError) as info:
         make_app(tmp_path, MENUS_FILE=str(path))
     assert 'menus.toml: menu "main", option "2": unknown menu "aply"' in info.value.problems
 
 
 def test_serve_prints_the_problems_and_exits(tmp_path, monkeypatch):
-    path = broken(tmp_path, 'menu = "apply" }', 'menu = "aply" }')
+    path = broken(tmp_path, 'menu = "apply",', 'menu = "aply",')
     monkeypatch.setenv("IVR_MENUS_FILE", str(path))
     monkeypatch.setenv("IVR_DATABASE_URL", f"sqlite:///{tmp_path / 'x.sqlite3'}")
     result = CliRunner().invoke(main, ["serve", "--port", "5999"])

@@ -21,9 +21,10 @@ _ACTION_FIELDS = {
 _OPTIONAL_FIELDS = {"hangup": {"prompt"}, "run": {"menu"}}
 _MENU_FIELDS = {"prompt", "short_prompt", "options", "timeout", "max_failures", "max_timeouts",
                 "on_max_failures", "on_max_timeouts", "invalid_prompt", "timeout_prompt", "intro",
-                "global_keys", "bilingual"}
+                "global_keys", "bilingual", "input", "sensitive"}
 _ENTRY_FIELDS = {"prompt", "min_digits", "max_digits", "timeout", "finish_on_key", "star_as_x",
-                 "sensitive"}
+                 "sensitive", "input"}
+INPUTS = ("dtmf", "dtmf speech")   # what a menu or entry may take (keys always work)
 
 
 class MenuFileError(Exception):
@@ -129,15 +130,18 @@ def read_menu_file(path: str | Path) -> tuple[MenuFile | None, list[str]]:
         if menu:
             menus[menu_id] = menu
 
-    global_keys = {}
+    global_keys, global_phrases = {}, {}
     for key, raw in r.get(data, "global_keys", dict, "[global_keys]", {}).items():
         where = f"global key {q(key)}"
         if key not in KEYS or len(key) != 1:
             r.problem(where, f"a key must be one of {' '.join(KEYS)}")
             continue
+        raw, said = _split_phrases(r, raw, where)
         action = r.action(raw, where)
         if action:
             global_keys[key] = action
+            if said:
+                global_phrases[key] = said
 
     flows = {}
     for flow_id, raw in r.get(data, "flows", dict, "[flows]", {}).items():
@@ -163,6 +167,7 @@ def read_menu_file(path: str | Path) -> tuple[MenuFile | None, list[str]]:
         global_keys=global_keys,
         flows=flows,
         agent=agent,
+        global_phrases=global_phrases,
     )
     r.unknown_fields(settings, {"start", "top", "default_language", "languages", "max_steps",
                                 "goodbye_prompt", "error_prompt", "loop_prompt", "attempts_prompt"},
@@ -179,15 +184,18 @@ def _read_menu(r: _Reader, menu_id: str, raw, defaults: dict) -> Menu | None:
         return None
     r.unknown_fields(raw, _MENU_FIELDS, where)
     prompt = r.get(raw, "prompt", str, where, None, required=True)
-    options = {}
+    options, phrases = {}, {}
     for key, action_raw in r.get(raw, "options", dict, where, {}, required=True).items():
         kwhere = f"{where}, option {q(key)}"
         if len(key) != 1 or key not in KEYS:
             r.problem(kwhere, f"a key must be one of {' '.join(KEYS)}")
             continue
+        action_raw, said = _split_phrases(r, action_raw, kwhere)
         action = r.action(action_raw, kwhere)
         if action:
             options[key] = action
+            if said:
+                phrases[key] = said
     on_fail = raw.get("on_max_failures")
     on_timeout = raw.get("on_max_timeouts")
     menu = Menu(
@@ -207,10 +215,43 @@ def _read_menu(r: _Reader, menu_id: str, raw, defaults: dict) -> Menu | None:
         intro=r.get(raw, "intro", str, where, None),
         global_keys=r.get(raw, "global_keys", bool, where, True),
         bilingual=r.get(raw, "bilingual", bool, where, False),
+        input=_input(r, raw, where),
+        phrases=phrases,
+        sensitive=r.get(raw, "sensitive", bool, where, False),
     )
     if menu.on_max_failures is None or menu.on_max_timeouts is None:
         return None
     return menu  # kept even with a missing prompt, so the menus pointing here raise no echo
+
+
+def _input(r: _Reader, raw: dict, where: str) -> str:
+    value = r.get(raw, "input", str, where, "dtmf")
+    value = " ".join(value.split())
+    if value == "speech dtmf":
+        value = "dtmf speech"
+    if value not in INPUTS:
+        r.problem(where, f"input must be \"dtmf\" or \"dtmf speech\" (keys always work), not {q(value)}")
+        return "dtmf"
+    return value
+
+
+def _split_phrases(r: _Reader, raw, where: str):
+    """An option's action table without its ``say`` table, and the phrases: lang -> tuple."""
+    if not isinstance(raw, dict) or "say" not in raw:
+        return raw, {}
+    raw = dict(raw)
+    said = raw.pop("say")
+    if not isinstance(said, dict):
+        r.problem(where, 'say must be a table of languages, like say.zh-CN = ["余额"]')
+        return raw, {}
+    out = {}
+    for lang, phrases in said.items():
+        ok = isinstance(phrases, list) and phrases and all(isinstance(p, str) and p.strip() for p in phrases)
+        if not ok:
+            r.problem(where, f"say.{lang} must be a list of phrases, like [\"balance\"], not {q(phrases)}")
+            continue
+        out[lang] = tuple(p.strip() for p in phrases)
+    return raw, out
 
 
 def _read_flow(r: _Reader, flow_id: str, raw) -> Flow | None:
@@ -235,6 +276,7 @@ def _read_flow(r: _Reader, flow_id: str, raw) -> Flow | None:
             finish_on_key=r.get(e, "finish_on_key", str, ewhere, "#"),
             star_as_x=r.get(e, "star_as_x", bool, ewhere, False),
             sensitive=r.get(e, "sensitive", bool, ewhere, False),
+            input=_input(r, e, ewhere),
         )
         if entry.min_digits > entry.max_digits:
             r.problem(ewhere, f"min_digits {entry.min_digits} is more than max_digits {entry.max_digits}")

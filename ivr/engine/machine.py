@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
+from ivr.engine import speech
 from ivr.engine.flows import Ask, Finish, FlowContext, FlowHandler, Operation, Result, Retry
 from ivr.engine.hours import is_open
 from ivr.engine.model import KEYS, Action, Entry, Menu, MenuFile
@@ -16,6 +17,9 @@ from ivr.engine.state import CallState
 from ivr.engine.steps import Dial, Enqueue, Gather, Hangup, Record, Reply, Speak
 
 DIAL_OK = {"completed", "answered", "bridged"}
+DEFAULT_SPEECH_CONFIDENCE = 0.5   # below it a speech match is confirmed first (IVR_SPEECH_CONFIDENCE)
+# Google's class token for digit strings, which Twilio's hints attribute passes on.
+DIGIT_HINTS = ("$OOV_CLASS_DIGIT_SEQUENCE",)
 
 
 @dataclass
@@ -29,8 +33,10 @@ class CallEnv:
 
 class Engine:
     def __init__(self, model: MenuFile, catalogue, flows: dict[str, FlowHandler] | None = None,
-                 ops: dict[str, Operation] | None = None):
+                 ops: dict[str, Operation] | None = None,
+                 speech_confidence: float = DEFAULT_SPEECH_CONFIDENCE):
         self.model = model
+        self.speech_confidence = speech_confidence
         self.catalogue = catalogue
         self.flows = flows or {}
         self.ops = ops or {}
@@ -62,20 +68,105 @@ class Engine:
             return self._entry_input(state, digits, env)
         menu = self.model.menus[state.menu]
         digits = digits or ""
-        action = None
+        if state.confirm is not None and digits in (speech.CONFIRM_KEY, speech.REJECT_KEY):
+            state.log_keys(digits)
+            return self._confirmed(state, menu, digits == speech.CONFIRM_KEY, env)
+        state.confirm = None   # any other key is a fresh choice in the menu
         if len(digits) == 1 and digits in KEYS:
             state.log_keys(digits)
-            action = menu.options.get(digits)
-            if action is None and menu.global_keys:
-                action = self.model.global_keys.get(digits)
-        else:
-            state.log_keys("?")
+            return self._choose(state, menu, digits, env)
+        state.log_keys("?")
+        return self._choose(state, menu, None, env)
+
+    def _choose(self, state: CallState, menu: Menu, key: str | None, env: CallEnv) -> Reply:
+        action = menu.options.get(key) if key else None
+        if action is None and key and menu.global_keys:
+            action = self.model.global_keys.get(key)
         if action is None:
             state.tally(menu.id, "invalid")
             return self._invalid(state, menu, env)
         state.failures = state.timeouts = 0
         state.tally(menu.id, "transfer" if action.kind == "agent" else "success")
         return self.run(state, action, env)
+
+    # ---- speech (Twilio's SpeechResult and Confidence)
+    def on_speech(self, state: CallState, said: str, confidence: float | None, env: CallEnv) -> Reply:
+        guard = self._guard(state)
+        if guard:
+            return guard
+        said = str(said or "")[:speech.MAX_UTTERANCE]
+        if state.awaiting == "entry" and state.flow:
+            return self._entry_speech(state, said, confidence, env)
+        menu = self.model.menus[state.menu]
+        if state.awaiting != "menu" or not (menu.speech or state.confirm is not None):
+            # Speech where only keys are taken (Twilio would not send it): a wrong key.
+            self._hear(state, menu, said, "not_accepted", confidence)
+            state.log_keys("?")
+            state.tally(menu.id, "invalid")
+            return self._invalid(state, menu, env)
+        if state.confirm is not None:
+            answer = speech.yes_or_no(said, state.language)
+            self._hear(state, menu, said, {True: "yes", False: "no", None: "unclear"}[answer], confidence)
+            return self._confirmed(state, menu, answer is True, env)
+        found = speech.match(said, self._choices(menu, state.language))
+        self._hear(state, menu, said, found.key or found.reason, confidence)
+        if found.key is None:
+            state.tally(menu.id, "speech_nomatch")
+            state.tally(menu.id, "invalid")
+            return self._invalid(state, menu, env, spoken=True)
+        if confidence is not None and confidence < self.speech_confidence:
+            state.confirm = {"key": found.key}
+            state.tally(menu.id, "speech_confirm")
+            choice = self._label(menu, found.key, state.language) or found.phrase
+            ask = self.say("speech_confirm", state.language, choice=choice)
+            gather = Gather(timeout=menu.timeout, num_digits=1, finish_on_key="", input="dtmf speech",
+                            language=state.language,
+                            hints=speech.YES.get(state.language, ()) + speech.NO.get(state.language, ()))
+            return Reply([ask], gather, "speech_confirm", menu.id)
+        state.tally(menu.id, "speech_match")
+        return self._choose(state, menu, found.key, env)
+
+    def _confirmed(self, state: CallState, menu: Menu, yes: bool, env: CallEnv) -> Reply:
+        key = (state.confirm or {}).get("key")
+        state.confirm = None
+        if yes and key:
+            state.tally(menu.id, "speech_match")
+            return self._choose(state, menu, key, env)
+        prefix = [self.say("speech_choose_again", state.language)]
+        return self._menu(state, menu, prefix, "speech_rejected")
+
+    def _choices(self, menu: Menu, language: str) -> dict[str, tuple[str, ...]]:
+        """Key -> what may be said for it in ``language``: the menu's options, then global keys."""
+        out = {k: p[language] for k, p in menu.phrases.items() if language in p and k in menu.options}
+        if menu.global_keys:
+            for key, p in self.model.global_phrases.items():
+                if key not in menu.options and language in p:
+                    out[key] = p[language]
+        return out
+
+    def _label(self, menu: Menu, key: str, language: str) -> str:
+        said = self._choices(menu, language).get(key)
+        return said[0] if said else ""
+
+    def _hear(self, state: CallState, menu: Menu, said: str, result: str, confidence: float | None,
+              sensitive: bool = False) -> None:
+        sensitive = sensitive or menu.sensitive
+        state.log_speech({"menu": menu.id, "said": speech.mask(said) if sensitive else said[:80],
+                          "result": result,
+                          "confidence": None if confidence is None else round(confidence, 2)})
+
+    def _entry_speech(self, state: CallState, said: str, confidence: float | None, env: CallEnv) -> Reply:
+        entry = self._entry(state)
+        menu = self.model.menus[state.menu]
+        digits = speech.spoken_digits(said, allow_x=entry.star_as_x) if entry.speech else None
+        # A sensitive entry keeps only dots: never the words, never the digits.
+        self._hear(state, menu, digits or said, "digits" if digits else "nothing", confidence,
+                   sensitive=entry.sensitive)
+        if digits is None:
+            state.tally(menu.id, "speech_nomatch")
+            return self._apply(state, Retry([self.say("speech_digits", state.language)]), env, [])
+        state.tally(menu.id, "speech_match")
+        return self._entry_input(state, digits, env)
 
     def on_timeout(self, state: CallState, env: CallEnv) -> Reply:
         guard = self._guard(state)
@@ -84,6 +175,7 @@ class Engine:
         if state.awaiting == "entry" and state.flow:
             return self._entry_timeout(state, env)
         menu = self.model.menus[state.menu]
+        state.confirm = None
         if state.awaiting == "record":
             # Twilio falls through a <Record> that heard nothing: offer the message menu again.
             state.awaiting = "menu"
@@ -181,14 +273,23 @@ class Engine:
         speech += self._say_menu(menu, prompt_id, state)
         state.visits += 1
         state.awaiting = "menu"
-        return Reply(speech, Gather(timeout=menu.timeout, num_digits=1, finish_on_key=""),
-                     outcome, menu.id)
+        gather = Gather(timeout=menu.timeout, num_digits=1, finish_on_key="")
+        if menu.speech:
+            hints = tuple(p for said in self._choices(menu, state.language).values() for p in said)
+            gather = Gather(timeout=menu.timeout, num_digits=1, finish_on_key="", input="dtmf speech",
+                            language=state.language, hints=hints)
+        return Reply(speech, gather, outcome, menu.id)
 
-    def _invalid(self, state: CallState, menu: Menu, env: CallEnv) -> Reply:
+    def _invalid(self, state: CallState, menu: Menu, env: CallEnv, spoken: bool = False) -> Reply:
         state.failures += 1
         if state.failures >= menu.max_failures:
             return self.run(state, menu.on_max_failures, env, outcome="max_failures")
-        prefix = self._say_menu(menu, menu.invalid_prompt, state)
+        if spoken:   # say what can be said: the first phrase of each option
+            choices = [p[0] for k, p in self._choices(menu, state.language).items() if k in menu.options]
+            joiner = "、" if state.language.startswith("zh") else ", "
+            prefix = [self.say("speech_invalid", state.language, choices=joiner.join(choices))]
+        else:
+            prefix = self._say_menu(menu, menu.invalid_prompt, state)
         return self._menu(state, menu, prefix, "invalid")
 
     def _hangup(self, state: CallState, speech: list[Speak], reason: str, outcome: str = "hangup") -> Reply:
@@ -230,6 +331,10 @@ class Engine:
         speech = speech + [self.say(entry.prompt, state.language)]
         gather = Gather(timeout=entry.timeout, num_digits=None, finish_on_key=entry.finish_on_key,
                         sensitive=entry.sensitive)
+        if entry.speech:
+            gather = Gather(timeout=entry.timeout, num_digits=None, finish_on_key=entry.finish_on_key,
+                            sensitive=entry.sensitive, input="dtmf speech", language=state.language,
+                            hints=DIGIT_HINTS)
         return Reply(speech, gather, "entry", state.menu, {"entry": entry.id})
 
     def _apply(self, state: CallState, result: Result, env: CallEnv, prefix: list[Speak]) -> Reply:

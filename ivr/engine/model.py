@@ -53,6 +53,13 @@ class Menu:
     intro: str | None = None        # said once, on the first entry (a welcome)
     global_keys: bool = True        # whether [global_keys] apply here
     bilingual: bool = False         # prompts said in every language, each in its own voice
+    input: str = "dtmf"             # "dtmf speech": callers may also say an option
+    phrases: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # key -> lang -> said
+    sensitive: bool = False         # what is said here is kept masked in the call record
+
+    @property
+    def speech(self) -> bool:
+        return "speech" in self.input.split()
 
 
 @dataclass(frozen=True)
@@ -66,6 +73,11 @@ class Entry:
     finish_on_key: str = "#"
     star_as_x: bool = False     # a trailing * is read as the letter X (ID numbers)
     sensitive: bool = False     # never echoed, logged or stored in clear
+    input: str = "dtmf"         # "dtmf speech": the digits may also be said
+
+    @property
+    def speech(self) -> bool:
+        return "speech" in self.input.split()
 
 
 @dataclass(frozen=True)
@@ -119,3 +131,4 @@ class MenuFile:
     flows: dict[str, Flow]
     agent: Agent
     warnings: tuple[str, ...] = field(default=())
+    global_phrases: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)  # key -> lang -> said

@@ -22,7 +22,9 @@ class CallState:
     path: list[str] = field(default_factory=list)    # menus visited, in order (call log)
     keys: list[str] = field(default_factory=list)    # keys pressed; sensitive entries masked
     outcome: str | None = None # completed | agent | voicemail | timeout | error | loop_guard
-    stats: dict = field(default_factory=dict)        # menu -> {success|invalid|timeout|transfer: n}
+    stats: dict = field(default_factory=dict)        # menu -> {success|invalid|timeout|transfer|speech_*: n}
+    heard: list[dict] = field(default_factory=list)  # what was said; masked in sensitive places
+    confirm: dict | None = None  # {"key"}: a low-confidence speech match waiting for a yes
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -35,6 +37,10 @@ class CallState:
     def log_keys(self, keys: str) -> None:
         if len(self.keys) < MAX_LOGGED_KEYS:
             self.keys.append(keys[:40])
+
+    def log_speech(self, record: dict) -> None:
+        if len(self.heard) < MAX_LOGGED_KEYS:
+            self.heard.append(record)
 
     def tally(self, menu: str, outcome: str) -> None:
         counts = self.stats.setdefault(menu, {})

@@ -19,6 +19,9 @@ class Gather:
     num_digits: int | None = 1
     finish_on_key: str = ""
     sensitive: bool = False  # the keys must never be echoed or logged
+    input: str = "dtmf"      # "dtmf speech": the caller may also speak (Twilio's input attribute)
+    language: str = ""       # the language the caller speaks (a speech Gather), e.g. zh-CN
+    hints: tuple[str, ...] = ()  # phrases the recogniser should expect
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,9 @@ from ivr.engine.steps import Dial, Enqueue, Gather, Hangup, Record, Reply, Speak
 
 log = logging.getLogger("ivr")
 DOCUMENT_CACHE_SIZE = 1024
+# Gather's speech recognition language per prompt language: Twilio lists Mandarin (Simplified,
+# China) as cmn-Hans-CN; zh-CN is a <Say> locale, not one of its recognition tags.
+SPEECH_LANGUAGES = {"zh-CN": "cmn-Hans-CN", "en-US": "en-US"}
 
 # The URLs each ending step needs, in the order _document uses them.
 _ENDPOINTS = {
@@ -43,7 +46,7 @@ def _document(end, speech: tuple, urls: tuple) -> str:
         action, timeout_url = urls
         g = r.gather(action=action, method="POST", timeout=end.timeout,
                      num_digits=end.num_digits, finish_on_key=end.finish_on_key,
-                     action_on_empty_result=False)
+                     action_on_empty_result=False, **_speech_attributes(end))
         for spoken in speech:
             _add_speech(g, spoken)
         # Twilio falls through a <Gather> that heard nothing: that is our timeout.
@@ -63,6 +66,16 @@ def _document(end, speech: tuple, urls: tuple) -> str:
         # An empty recording falls through to here.
         r.redirect(urls[1], method="POST")
     return str(r)
+
+
+def _speech_attributes(end: Gather) -> dict:
+    """Twilio's speech attributes for a Gather that also listens: input, language, hints and
+    speechTimeout="auto" (no speechModel: Twilio warns 13335 when auto meets an explicit one)."""
+    if "speech" not in end.input.split():
+        return {}
+    hints = ", ".join(h.replace(",", " ")[:100] for h in end.hints)
+    return {"input": end.input, "language": SPEECH_LANGUAGES.get(end.language, end.language or "en-US"),
+            "hints": hints or None, "speech_timeout": "auto"}
 
 
 class Renderer:

@@ -201,7 +201,14 @@ def incoming(session, state, form):
 def gathered(session, state, form):
     state, reply = _known_or_top(state, form["CallSid"])
     if reply is None:
-        reply = _hotline().engine.on_digits(state, form.get("Digits", ""), call_env())
+        said = form.get("SpeechResult", "")
+        engine = _hotline().engine
+        if not form.get("Digits") and said.strip():
+            from ivr.engine.speech import confidence
+
+            reply = engine.on_speech(state, said, confidence(form.get("Confidence")), call_env())
+        else:
+            reply = engine.on_digits(state, form.get("Digits", ""), call_env())
     return reply, state
 
 
