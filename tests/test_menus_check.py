@@ -139,3 +139,50 @@ def test_serve_prints_the_problems_and_exits(tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["serve", "--port", "5999"])
     assert result.exit_code == 2
     assert 'unknown menu "aply"' in result.output
+
+
+# -- speech (issue 15) ---------------------------------------------------------------------------
+SPEECH_CASES = [
+    # two options of one menu share a phrase: saying it is always a tie (an error)
+    ('say.zh-CN = ["社保卡办理",', 'say.zh-CN = ["医保余额", "社保卡办理",',
+     'error', 'menus.toml: menu "main", option "2": phrase "医保余额" (zh-CN) is also said for option "1": '
+              'saying it is always a tie'),
+    # the same phrase written in another form (full-width, traditional) is the same phrase
+    ('say.zh-CN = ["社保卡办理",', 'say.zh-CN = ["醫保餘額", "社保卡办理",',
+     'error', 'phrase "醫保餘額" (zh-CN) is also said for option "1"'),
+    # phrases in a language the menu has no prompt for
+    ('say.en-US = ["apply for a card",', 'say.fr-FR = ["carte"], say.en-US = ["apply for a card",',
+     'warning', 'menus.toml: menu "main", option "2": phrases in fr-FR, a language menu "main" has no prompt for'),
+    # an option of a speech menu with no phrases
+    ('options."4" = { action = "submenu", menu = "law", say.zh-CN = ["政策法规", "政策", "法规", "社会保险法"], ',
+     'options."4" = { action = "submenu", menu = "law", ',
+     'warning', 'menus.toml: menu "main", option "4": no zh-CN phrases in a speech menu: it can only be pressed'),
+    # phrases on a menu that does not listen
+    ('options."1" = { action = "play", prompt = "apply_bureau" }',
+     'options."1" = { action = "play", prompt = "apply_bureau", say.zh-CN = ["社保局"] }',
+     'warning', 'menus.toml: menu "apply": has phrases but input is not "dtmf speech"'),
+    # structure: a bad input value and a bad say table (the loader names them)
+    ('input = "dtmf speech"       # keys', 'input = "speech"       # keys',
+     'error', 'menus.toml: menu "main": input must be "dtmf" or "dtmf speech" (keys always work), not "speech"'),
+    ('say.en-US = ["medical balance",', 'say.en-US = "medical balance", sayx = [',
+     'error', 'menus.toml: menu "account", option "1": say.en-US must be a list of phrases'),
+]
+
+
+@pytest.mark.parametrize("old,new,kind,message", SPEECH_CASES, ids=[c[3][:70] for c in SPEECH_CASES])
+def test_speech_problems_are_named(tmp_path, old, new, kind, message):
+    code, out = check(broken(tmp_path, old, new))
+    assert message in out, out
+    if kind == "error":
+        assert code == 1, out
+    else:
+        assert code == 0 and "warning" in out, out
+
+
+def test_speech_prompts_must_exist(tmp_path):
+    prompts = tmp_path / "prompts"
+    shutil.copytree(ROOT / "prompts", prompts)
+    text = (prompts / "en-US.toml").read_text("utf-8")
+    (prompts / "en-US.toml").write_text(text.replace("speech_confirm =", "speech_confrm ="), "utf-8")
+    code, out = check(ROOT / "menus.toml", prompts)
+    assert code == 1 and 'speech: prompt "speech_confirm" has no en-US text' in out, out

@@ -75,6 +75,12 @@ class Caller:
         assert gather is not None, f"no <Gather> to answer in {self.doc.xml}"
         return self.post(gather.get("action"), Digits=digits, msg="Gather End")
 
+    def say(self, words: str, confidence: float | str = 0.92) -> Doc:
+        """Speak to the Gather as Twilio posts it: SpeechResult and Confidence, Digits empty."""
+        gather = self.doc.gather
+        assert gather is not None, f"no <Gather> to answer in {self.doc.xml}"
+        return self.post(gather.get("action"), SpeechResult=words, Confidence=str(confidence), msg="Gather End")
+
     def silence(self) -> Doc:
         redirect = self.doc.find("Redirect")
         assert redirect is not None, f"nothing follows the Gather in {self.doc.xml}"

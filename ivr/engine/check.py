@@ -84,6 +84,8 @@ def check_menu_file(model: MenuFile, catalogue, ops: set[str]) -> tuple[list[str
         if len(menu.options) > MAX_OPTIONS:
             warnings.append(f"{name}: {where}: {len(menu.options)} options; callers remember at most {MAX_OPTIONS}")
 
+    _check_speech(model, catalogue, name, err, warnings)
+
     reach, depth = _reachable(model)
     for menu_id in model.menus:
         if menu_id not in reach:
@@ -152,3 +154,49 @@ def _reachable(model: MenuFile) -> tuple[set[str], dict[str, int]]:
                 depth[t] = depth[cur] + 1
                 queue.append(t)
     return seen, depth
+
+
+SPEECH_PROMPTS = ("speech_invalid", "speech_confirm", "speech_choose_again", "speech_digits")
+
+
+def _check_speech(model: MenuFile, catalogue, name: str, err, warnings: list[str]) -> None:
+    """Phrases two options of a menu share (always a tie: error), phrases in a language the menu
+    has no prompt for, and options of a speech menu nobody can say (warnings)."""
+    from ivr.engine.speech import normalise
+
+    def warn(where: str, message: str) -> None:
+        warnings.append(f"{name}: {where}: {message}")
+
+    uses_speech = any(m.speech for m in model.menus.values()) or any(
+        e.speech for f in model.flows.values() for e in f.entries.values())
+    if uses_speech:
+        for prompt_id in SPEECH_PROMPTS:
+            for lang in model.languages:
+                if not catalogue.has(prompt_id, lang):
+                    err("speech", f"prompt {q(prompt_id)} has no {lang} text in {lang}.toml")
+    for key, said in model.global_phrases.items():
+        for lang in said:
+            if lang not in model.languages:
+                warn(f"global key {q(key)}", f"phrases in {lang}, which is not in [settings] languages")
+    for menu in model.menus.values():
+        where = f"menu {q(menu.id)}"
+        if menu.phrases and not menu.speech:
+            warn(where, 'has phrases but input is not "dtmf speech": nobody can say them')
+        owners: dict[tuple[str, str], str] = {}
+        for key, said in menu.phrases.items():
+            kwhere = f"{where}, option {q(key)}"
+            for lang, phrases in said.items():
+                if lang not in model.languages or not catalogue.has(menu.prompt, lang):
+                    warn(kwhere, f"phrases in {lang}, a language menu {q(menu.id)} has no prompt for")
+                for phrase in phrases:
+                    norm = normalise(phrase)
+                    other = owners.setdefault((lang, norm), key)
+                    if other != key:
+                        err(kwhere, f"phrase {q(phrase)} ({lang}) is also said for option {q(other)}: "
+                                    "saying it is always a tie")
+        if menu.speech:
+            for key in menu.options:
+                for lang in model.languages:
+                    if lang not in menu.phrases.get(key, {}):
+                        warn(f"{where}, option {q(key)}", f"no {lang} phrases in a speech menu: "
+                                                          "it can only be pressed")
