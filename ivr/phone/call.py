@@ -175,8 +175,11 @@ class Call:
     def silence(self) -> None:
         self.press("_")
 
-    def say(self, text: str) -> None:
-        self._deliver(CallerInput(speech=text))
+    def say(self, text: str, confidence: float | None = None) -> None:
+        """Speak to the next input point: SpeechResult ``text``, Confidence ``confidence`` (0.9)."""
+        from ivr.phone.keys import check_confidence
+
+        self._deliver(CallerInput(speech=text, confidence=check_confidence(confidence)))
 
     def hangup(self) -> None:
         """The caller hangs up now, wherever the call is."""

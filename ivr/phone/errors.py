@@ -14,6 +14,9 @@ SCHEMA_WARNING = 12200  # unknown verb/attribute, bad nesting: a warning, execut
 INVALID_CONTENT_TYPE = 12300
 GATHER_BAD_FINISH_ON_KEY = 13310
 GATHER_BAD_ACTION_ON_EMPTY = 13338
+# The phone's own warning (no Twilio debugger code: Twilio just does not listen): the caller spoke
+# to a <Gather> whose input does not include speech.
+SPEECH_NOT_ACCEPTED = 0
 
 # What Twilio's voice says when the app fails and no fallback URL rescues the call.
 APPLICATION_ERROR_TEXT = "An application error has occurred. Goodbye."

@@ -2,7 +2,8 @@
 
 Token syntax (CLI arguments, scenario ``press`` values, ``Call.press``):
 ``123#`` digits with ``*``/``#``; ``_`` silence (let the Gather time out);
-``say:TEXT`` speech (SpeechResult); ``hangup`` the caller hangs up.
+``say:TEXT`` speech (SpeechResult, Confidence 0.9); ``say@0.4:TEXT`` speech the recogniser is
+only 40% sure of (Confidence 0.4); ``hangup`` the caller hangs up.
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from ivr.phone.errors import PhoneError
 
 DTMF_KEYS = "0123456789*#"
 _DIGITS_RE = re.compile(r"[0-9*#]+")
+_SAY_RE = re.compile(r"say(?:@(?P<confidence>[0-9.]+))?:(?P<text>.*)", re.DOTALL)
+DEFAULT_CONFIDENCE = 0.9   # what the phone reports for clear speech
 
 
 @dataclass(frozen=True)
@@ -20,6 +23,7 @@ class CallerInput:
     digits: str = ""
     speech: str | None = None
     hangup: bool = False
+    confidence: float | None = None   # the recogniser's Confidence for speech (default 0.9)
 
     @property
     def silent(self) -> bool:
@@ -32,11 +36,12 @@ class CallerInput:
             return cls()
         if token == "hangup":
             return cls(hangup=True)
-        if token.startswith("say:"):
-            text = token[4:].strip()
+        said = _SAY_RE.fullmatch(token)
+        if said:
+            text = said["text"].strip()
             if not text:
                 raise PhoneError("say: needs the words the caller says, e.g. say:balance")
-            return cls(speech=text)
+            return cls(speech=text, confidence=check_confidence(said["confidence"]))
         if _DIGITS_RE.fullmatch(token):
             return cls(digits=token)
         raise PhoneError(f"bad key token {token!r}: use digits 0-9*#, _ (silence), say:TEXT or hangup")
@@ -45,8 +50,23 @@ class CallerInput:
         if self.hangup:
             return "hangup"
         if self.speech is not None:
+            if self.confidence is not None:
+                return f"say@{self.confidence:g}:{self.speech}"
             return f"say:{self.speech}"
         return self.digits or "_"
+
+
+def check_confidence(value) -> float | None:
+    """A Confidence given for speech: None, or a number from 0 to 1 (else PhoneError)."""
+    if value is None:
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if isinstance(value, bool) or not 0.0 <= number <= 1.0:
+        raise PhoneError(f"confidence must be a number from 0 to 1, not {value!r}")
+    return number
 
 
 SILENCE = CallerInput()

@@ -15,7 +15,8 @@
 
 Steps, one action each: ``expect`` (substring, case-insensitive), ``expect_regex``, ``press``
 (digits, ``_`` silence, ``say:TEXT``, ``hangup``; add ``repeat = N`` to answer N input points
-the same way), ``say`` (speech), ``hangup``, ``expect_hangup``, ``expect_error``
+the same way), ``say`` (speech; add ``confidence = 0.4`` for what the recogniser is unsure of,
+0.9 otherwise), ``hangup``, ``expect_hangup``, ``expect_error``
 (a Twilio code), ``expect_event`` (a table: verb plus fields that must match). After the steps
 the caller hangs up at the next input point. A call with Twilio errors or warnings fails unless
 the scenario sets ``allow_errors`` / ``allow_warnings``.
@@ -45,9 +46,12 @@ class Step:
     kind: str
     value: object
     repeat: int = 1  # press only: answer this many input points with the same keys
+    confidence: float | None = None  # say only: the recogniser's Confidence
 
     def describe(self) -> str:
         text = f"{self.kind} {self.value!r}" if self.value is not True else self.kind
+        if self.confidence is not None:
+            text += f" (confidence {self.confidence:g})"
         return text + (f" x{self.repeat}" if self.repeat != 1 else "")
 
     def apply(self, call: Call) -> None:
@@ -59,7 +63,7 @@ class Step:
             for _ in range(self.repeat):
                 call.press(str(self.value))
         elif self.kind == "say":
-            call.say(str(self.value))
+            call.say(str(self.value), self.confidence)
         elif self.kind == "hangup":
             call.hangup()
         elif self.kind == "expect_hangup":
@@ -90,9 +94,16 @@ class Scenario:
 def _step(raw, where: str) -> Step:
     raw = dict(raw) if isinstance(raw, dict) else raw
     repeat = raw.pop("repeat", 1) if isinstance(raw, dict) and "press" in raw else 1
+    confidence = raw.pop("confidence", None) if isinstance(raw, dict) and "say" in raw else None
     if not isinstance(raw, dict) or len(raw) != 1:
         raise ScenarioError(f"{where}: a step is a table with exactly one of {', '.join(STEP_KINDS)}"
-                            " (press may add repeat = N)")
+                            " (press may add repeat = N, say confidence = 0.0-1.0)")
+    try:
+        from ivr.phone.keys import check_confidence
+
+        confidence = check_confidence(confidence)
+    except PhoneError as exc:
+        raise ScenarioError(f"{where}: {exc}") from None
     if not isinstance(repeat, int) or repeat < 1:
         raise ScenarioError(f"{where}: repeat must be a positive whole number")
     (kind, value), = raw.items()
@@ -109,7 +120,7 @@ def _step(raw, where: str) -> Step:
         raise ScenarioError(f"{where}: expect_event needs a table with a verb")
     if kind in ("expect", "expect_regex", "say") and not isinstance(value, str):
         raise ScenarioError(f"{where}: {kind} takes a string")
-    return Step(kind, value, repeat)
+    return Step(kind, value, repeat, confidence)
 
 
 def load_file(path: str | Path) -> list[Scenario]:

@@ -22,7 +22,8 @@ def describe(event: dict) -> tuple[str, str]:
         return "Play", (f"{text}  <{_short(event['url'])}>" if text else event.get("url", ""))
     if verb == "Gather":
         if "speech" in event:
-            return "Caller", f"says {event['speech']!r}"
+            sure = event.get("confidence")
+            return "Caller", f"says {event['speech']!r}" + (f" (confidence {sure:g})" if sure is not None else "")
         if event.get("digits"):
             extra = " (then waited out the timeout)" if event.get("timed_out") else ""
             extra += f" (dropped {event['dropped']})" if event.get("dropped") else ""

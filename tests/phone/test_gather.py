@@ -139,8 +139,23 @@ def test_speech_to_a_dtmf_gather_is_no_input(make_phone):
                        "/r": _echo})
     call = make_phone(app).run(["say:hello"])
     assert app.paths() == ["/voice"]
-    assert call.events[1]["ignored"] == "say:hello"
+    gather = next(e for e in call.events if e["verb"] == "Gather")
+    assert gather["ignored"] == "say:hello"
     assert call.heard[-1] == "fell through"
+    # and the phone warns: a scenario that speaks where only keys are taken fails unless it allows it
+    assert [w["code"] for w in call.warnings] == [0] and "does not accept speech" in call.warnings[0]["message"]
+
+
+def test_speech_confidence_is_sent_as_given(make_phone):
+    app = ScriptedApp({"/voice": twiml('<Gather input="dtmf speech" action="/r"><Say>Say</Say></Gather>'),
+                       "/r": _echo})
+    call = make_phone(app).run(["say@0.35:balance please"])
+    assert app.seen[1].form["SpeechResult"] == "balance please"
+    assert app.seen[1].form["Confidence"] == "0.35" and "Digits" not in app.seen[1].form
+    assert "says 'balance please' (confidence 0.35)" in call.transcript
+    call = make_phone(app).dial()
+    call.say("balance", confidence=0.5)
+    assert app.seen[-1].form["Confidence"] == "0.5"
 
 
 def test_keys_to_a_speech_only_gather_are_no_input(make_phone):

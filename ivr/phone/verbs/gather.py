@@ -10,7 +10,7 @@ Digits.
 from __future__ import annotations
 
 from ivr.phone import clock, errors
-from ivr.phone.keys import DTMF_KEYS, SILENCE
+from ivr.phone.keys import DEFAULT_CONFIDENCE, DTMF_KEYS, SILENCE
 from ivr.phone.outcomes import CONTINUE, End, Listen, Navigate
 from ivr.phone.verbs import base
 from ivr.phone.verbs.pause import Pause
@@ -18,7 +18,6 @@ from ivr.phone.verbs.play import Play
 from ivr.phone.verbs.say import Say
 
 NESTED = {"Say": Say(), "Play": Play(), "Pause": Pause()}
-SPEECH_CONFIDENCE = "0.9"
 
 
 class Gather:
@@ -69,20 +68,27 @@ class _Spec:
         if answer.hangup:
             return End("caller")
         if answer.speech is not None and "speech" in self.accepts:
-            return self._speech(answer.speech)
+            return self._speech(answer.speech, answer.confidence)
+        if answer.speech is not None:
+            # Twilio does not listen to a dtmf-only Gather: the words are lost, and the phone says so.
+            ctx.warn(f"the caller spoke ({answer.speech[:40]!r}) but <Gather input="
+                     f"{' '.join(sorted(self.accepts))!r}> does not accept speech: no input",
+                     code=errors.SPEECH_NOT_ACCEPTED)
         ignored = str(answer) if not answer.silent and not (answer.digits and "dtmf" in self.accepts) else None
         if answer.digits and "dtmf" in self.accepts:
             return self._digits(answer.digits)
         return self._empty(timed_out=True, ignored=ignored)
 
-    def _speech(self, text):
+    def _speech(self, text, confidence=None):
         ctx = self.ctx
         ctx.wait(clock.REACTION_SECONDS)
         ctx.play(ctx.voice.say(text, self.language))  # the caller's own voice on the recording
         ctx.wait(self.speech_end)
-        ctx.emit("Gather", digits="", speech=text)
+        ctx.emit("Gather", digits="", speech=text,
+                 confidence=confidence if confidence is not None else DEFAULT_CONFIDENCE)
         return Navigate(self.action, self.method,
-                        {"SpeechResult": text, "Confidence": SPEECH_CONFIDENCE, "msg": "Gather End"})
+                        {"SpeechResult": text, "Confidence": f"{confidence if confidence is not None else DEFAULT_CONFIDENCE:g}",
+                         "msg": "Gather End"})
 
     def _digits(self, keys):
         ctx = self.ctx
