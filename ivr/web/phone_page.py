@@ -11,6 +11,9 @@ loudspeaker. Routes (JSON unless noted):
 - ``POST /phone/calls/<id>/keys``: ``{"keys": "1"}`` answers the ``<Gather>``/``<Record>`` the
   call waits at: digits with ``*`` and ``#`` as the caller typed them, or ``"_"`` for silence
   (the page sends what a phone would when the Gather's timeout runs out).
+- ``POST /phone/calls/<id>/say``: ``{"text": "查余额", "confidence": 0.9}`` speaks to the Gather
+  the call waits at (SpeechResult/Confidence, as Twilio posts them for a speech Gather; a
+  keys-only Gather hears nothing, and the phone warns).
 - ``POST /phone/calls/<id>/hangup``: the caller hangs up.
 - ``GET  /phone/calls/<id>/speech/<n>.wav``: the call's ``<Say>`` event ``n`` spoken by the
   local TTS (``audio/wav``, cached with the prompt audio's dynamic renders). ``<Play>`` prompts
@@ -62,6 +65,7 @@ ABANDON_SECONDS = 30 * 60      # a call untouched this long is hung up
 KEEP_SECONDS = 60 * 60         # ended calls are forgotten after this long
 REAP_BATCH = 5
 KEYS_RE = re.compile(r"^(?:[0-9*#]{1,64}|_)$")
+MAX_SPEECH = 200               # characters the "Say…" box may send
 AUDIO_CACHE_BYTES = 32 * 1024 * 1024
 MASK = "•"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
@@ -129,6 +133,19 @@ def mask_entries(events: list[dict]) -> None:
             value = event.get(name)
             if isinstance(value, str) and len(value) > 1 and not set(value) <= {MASK}:
                 event[name] = MASK * len(value)
+        for name in ("speech", "ignored"):
+            value = event.get(name)
+            if isinstance(value, str) and _spoken_number(value):
+                event[name] = MASK * len(value)
+
+
+def _spoken_number(text: str) -> bool:
+    """A number read out (an ID number, a password): masked like keys of more than one digit."""
+    from ivr.engine.speech import spoken_digits
+
+    text = text[4:] if text.startswith("say:") else text
+    digits = spoken_digits(text, allow_x=True)
+    return (digits is not None and len(digits) > 1) or sum(c.isdigit() for c in text) > 1
 
 
 class Softphone:
@@ -218,6 +235,9 @@ class Softphone:
 
     def press(self, call_id: str, keys: str) -> tuple[dict, int]:
         return self._step(call_id, lambda call: call.press(keys))
+
+    def say(self, call_id: str, text: str, confidence: float | None) -> tuple[dict, int]:
+        return self._step(call_id, lambda call: call.say(text, confidence))
 
     def hangup(self, call_id: str) -> tuple[dict, int]:
         return self._step(call_id, lambda call: call.hangup())
@@ -457,6 +477,19 @@ def keys(call_id: str):
     if not isinstance(pressed, str) or not KEYS_RE.match(pressed):
         return _error(400, 'keys must be 1 to 64 of 0-9 * #, or "_" for silence')
     return _step(call_id, lambda softphone: softphone.press(call_id, pressed))
+
+
+@bp.post("/phone/calls/<call_id>/say")
+def say(call_id: str):
+    body = request.get_json(silent=True) or {}
+    text = body.get("text") if isinstance(body, dict) else None
+    confidence = body.get("confidence") if isinstance(body, dict) else None
+    if not isinstance(text, str) or not text.strip() or len(text) > MAX_SPEECH or not text.isprintable():
+        return _error(400, f"text must be 1 to {MAX_SPEECH} printable characters: what the caller says")
+    if confidence is not None and (isinstance(confidence, bool) or not isinstance(confidence, (int, float))
+                                   or not 0 <= confidence <= 1):
+        return _error(400, "confidence must be a number from 0 to 1")
+    return _step(call_id, lambda softphone: softphone.say(call_id, text.strip(), confidence))
 
 
 @bp.post("/phone/calls/<call_id>/hangup")

@@ -28,7 +28,11 @@
     sound: document.getElementById("opt-sound"),
     wait: document.getElementById("opt-wait"),
     details: document.getElementById("opt-details"),
-    keys: Array.prototype.slice.call(document.querySelectorAll(".keypad .key"))
+    keys: Array.prototype.slice.call(document.querySelectorAll(".keypad .key")),
+    sayForm: document.getElementById("say-form"),
+    sayText: document.getElementById("say-text"),
+    sayConfidence: document.getElementById("say-confidence"),
+    saySend: document.getElementById("say-send")
   };
 
   var LANGUAGES = { "zh-CN": "中文 (Mandarin)", "en-US": "English" };
@@ -66,6 +70,7 @@
     el.hangup.disabled = !inCall;
     el.timeoutNow.disabled = !inCall;
     el.keys.forEach(function (button) { button.disabled = !inCall; });
+    [el.sayText, el.sayConfidence, el.saySend].forEach(function (input) { input.disabled = !inCall; });
   }
 
   function showEntry() {
@@ -129,6 +134,30 @@
       if (error.status === 404) { return ended("The call is no longer there: " + error.message); }
       say("Your keys did not get through: " + error.message + " Press them again.");
       // Ask again what the call waits for, so the next keys go to the right place.
+      request("GET", callUrl("?since=" + seen)).then(show).catch(function () {});
+    });
+  }
+
+  // The "Say…" box: what the caller says, sent as SpeechResult/Confidence to the waiting Gather.
+  function speak(text) {
+    if (!call || busy || !text) { return; }
+    var confidence = parseFloat(el.sayConfidence.value);
+    if (isNaN(confidence) || confidence < 0 || confidence > 1) { confidence = 0.9; }
+    stopCountdown();
+    stopPrompts();
+    busy = true;
+    buffer = "";
+    waiting = null;
+    showEntry();
+    say("Saying “" + text + "”…");
+    request("POST", callUrl("/say"), { text: text, confidence: confidence }).then(function (data) {
+      busy = false;
+      el.sayText.value = "";
+      show(data);
+    }).catch(function (error) {
+      busy = false;
+      if (error.status === 404) { return ended("The call is no longer there: " + error.message); }
+      say("What you said did not get through: " + error.message);
       request("GET", callUrl("?since=" + seen)).then(show).catch(function () {});
     });
   }
@@ -396,6 +425,10 @@
   el.timeoutNow.addEventListener("click", timeOut);
   el.keys.forEach(function (button) {
     button.addEventListener("click", function () { press(button.getAttribute("data-key")); });
+  });
+  el.sayForm.addEventListener("submit", function (event) {
+    event.preventDefault();
+    speak(el.sayText.value.trim());
   });
   el.details.addEventListener("change", function () {
     el.transcript.classList.toggle("show-technical", el.details.checked);
