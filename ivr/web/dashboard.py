@@ -39,7 +39,10 @@ COOKIE_SECONDS = 12 * 3600
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 STATS_CALLS = 1000            # per-menu counts cover this many latest calls
-OUTCOMES = ("success", "invalid", "timeout", "transfer")
+OUTCOMES = ("success", "invalid", "timeout", "transfer",
+            # speech menus (issue 15): options said and matched, said and not matched, and
+            # low-confidence matches the caller was asked to confirm
+            "speech_match", "speech_nomatch", "speech_confirm")
 OUTCOME_LABELS = {
     None: "in progress", "completed": "completed", "agent": "agent", "voicemail": "voicemail",
     "timeout": "timeout hang-up", "error": "error", "loop_guard": "loop guard", "abandoned": "caller hung up",
@@ -136,6 +139,24 @@ def mask_keys(keys) -> list[str]:
     return out
 
 
+def mask_heard(heard) -> list[dict]:
+    """What callers said, as the engine logged it (sensitive places already dots); a number read
+    out is masked again here, in case a row was written by something else."""
+    from ivr.engine.speech import spoken_digits
+
+    out = []
+    for entry in (heard or [])[:200]:
+        if not isinstance(entry, dict):
+            continue
+        said = str(entry.get("said", ""))[:80]
+        digits = spoken_digits(said, allow_x=True)
+        if (digits and len(digits) > 1) or sum(c.isdigit() for c in said) > 1:
+            said = MASK * len(said)
+        out.append({"menu": str(entry.get("menu", "")), "said": said, "result": str(entry.get("result", "")),
+                    "confidence": entry.get("confidence") if isinstance(entry.get("confidence"), (int, float)) else None})
+    return out
+
+
 def _masked_id(value) -> str:
     value = str(value or "")
     return mask_id(value) if value else ""
@@ -161,6 +182,7 @@ def call_row(call: Call) -> dict:
         "language": call.language,
         "path": [str(m) for m in state.get("path", [])],
         "keys": mask_keys(state.get("keys")),
+        "said": mask_heard(state.get("heard")),
         "outcome": call.outcome,
         "outcome_label": OUTCOME_LABELS.get(call.outcome, call.outcome),
         "duration": duration,

@@ -141,7 +141,7 @@ def test_per_menu_outcome_counts(web_client):
 
     def counts(menu):
         row = re.search(rf'<th scope="row">{menu}</th>(.*?)</tr>', table, re.S).group(1)
-        return [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', row)]
+        return [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', row)][:4]   # speech: see below
 
     # success, invalid, timeout, transfer
     assert counts("language") == [2, 0, 0, 0]
@@ -184,3 +184,28 @@ def test_the_log_is_limited_and_newest_first(web_client):
     assert [c["caller"] for c in calls] == ["+86138****0003", "+86138****0002"]
     assert "The latest 2 of 4 calls" in web_client.get("/dashboard?limit=2", headers=BEARER).get_data(as_text=True)
     assert web_client.get("/dashboard?limit=abc", headers=BEARER).status_code == 200
+
+
+def test_speech_counts_and_what_was_said(web_client):
+    caller = call(web_client, "+8613800000003", "1")
+    caller.say("补卡")                                # matched: apply
+    caller.press("*")
+    caller.say("今天天气")                            # not understood
+    caller.say("政策", confidence=0.2)                # unsure: asked to confirm
+    caller.press("1")
+    caller = call(web_client, "+8613800000004", "2", "1")
+    caller.say(" ".join(["one"] * 17 + ["X"]))        # a spoken ID number: dots only
+    html = dashboard(web_client)
+    table = html[html.index('id="menu-outcomes"'):]
+    table = table[:table.index("</table>")]
+    assert "speech match" in table and "speech nomatch" in table and "speech confirm" in table
+    row = re.search(r'<th scope="row">main</th>(.*?)</tr>', table, re.S).group(1)
+    numbers = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', row)]
+    # success, invalid, timeout, transfer | speech match (补卡, 政策 once confirmed, and the ID number
+    # read out in the login entry, which belongs to the main menu), no match, confirm
+    assert numbers == [3, 1, 0, 0, 3, 1, 1]
+    said = {c["caller"]: c["said"] for c in calls_json(web_client)}
+    assert [(h["said"], h["result"]) for h in said["+86138****0003"]] == [
+        ("补卡", "2"), ("今天天气", "nothing"), ("政策", "4")]
+    assert said["+86138****0004"] == [{"menu": "main", "said": "•" * 18, "result": "digits", "confidence": 0.92}]
+    assert "“补卡” → 2" in html and "one one" not in html
