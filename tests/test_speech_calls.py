@@ -191,3 +191,10 @@ def test_garbage_confidence_never_fails(caller, confidence):
     caller.keys("1")
     doc = caller.say("补卡", confidence=confidence)
     assert doc.gather is not None
+
+
+def test_saying_back_leaves_an_entry_like_star(caller):
+    caller.keys("2", "1")
+    doc = caller.say("go back")
+    assert doc.heard == EN["main_menu_short"]
+    assert doc.gather.get("numDigits") == "1"

@@ -159,6 +159,10 @@ class Engine:
         entry = self._entry(state)
         menu = self.model.menus[state.menu]
         digits = speech.spoken_digits(said, allow_x=entry.star_as_x) if entry.speech else None
+        back = self.model.global_phrases.get("*", {}).get(state.language)
+        if digits is None and back and speech.match(said, {"*": back}).key == "*":
+            self._hear(state, menu, said, "*", confidence, sensitive=entry.sensitive)
+            return self._entry_input(state, "*", env)   # "返回" leaves the entry, as * does
         # A sensitive entry keeps only dots: never the words, never the digits.
         self._hear(state, menu, digits or said, "digits" if digits else "nothing", confidence,
                    sensitive=entry.sensitive)

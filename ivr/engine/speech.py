@@ -71,6 +71,13 @@ def _tokens(text: str) -> list[str]:
     return re.findall(r"[0-9a-z']+|[^\s0-9a-z']", text)
 
 
+@functools.lru_cache(maxsize=4096)
+def _phrase(phrase: str) -> tuple[list[str], int]:
+    """A phrase's tokens and its length for "longest wins" (phrases repeat on every webhook)."""
+    norm = normalise(phrase)
+    return _tokens(norm), len(norm.replace(" ", ""))
+
+
 def _contains(haystack: list[str], needle: list[str]) -> bool:
     n = len(needle)
     return n > 0 and any(haystack[i:i + n] == needle for i in range(len(haystack) - n + 1))
@@ -90,9 +97,8 @@ def match(utterance: str, choices: dict[str, tuple[str, ...]]) -> Match:
     best: dict[str, tuple[int, str]] = {}
     for key, phrases in choices.items():
         for phrase in phrases:
-            norm = normalise(phrase)
-            if norm and _contains(said, _tokens(norm)):
-                size = len(norm.replace(" ", ""))
+            tokens, size = _phrase(phrase)
+            if size and _contains(said, tokens):
                 if size > best.get(key, (0, ""))[0]:
                     best[key] = (size, phrase)
     if best:

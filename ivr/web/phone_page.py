@@ -143,7 +143,7 @@ def _spoken_number(text: str) -> bool:
     """A number read out (an ID number, a password): masked like keys of more than one digit."""
     from ivr.engine.speech import spoken_digits
 
-    text = text[4:] if text.startswith("say:") else text
+    text = re.sub(r"^say(?:@[0-9.]*)?:", "", text)   # an "ignored" field holds the caller's token
     digits = spoken_digits(text, allow_x=True)
     return (digits is not None and len(digits) > 1) or sum(c.isdigit() for c in text) > 1
 

@@ -162,3 +162,28 @@ def test_prompt_audio_follows_the_language_chosen_and_time_out_sends_silence(liv
     page.get_by_role("button", name="Hang up").click()
     expect(page.locator("#status")).to_contain_text("Call ended")
     assert page.problems == []
+
+
+def test_the_say_box_speaks_to_the_hotline(live_server_factory, page):
+    server = live_server_factory()
+    page.goto(server.url + "/phone")
+    say_box = page.get_by_label("Say…")
+    expect(say_box).to_be_disabled()                 # nothing to say to before the call
+    page.locator("#opt-wait").check()
+    page.locator("#opt-sound").uncheck()
+    page.get_by_role("button", name="Call 12333", exact=True).click()
+    expect(transcript(page)).to_contain_text("For English, press 2.")
+    page.keyboard.press("2")
+    expect(transcript(page)).to_contain_text("For your personal account, press 1.")
+    expect(say_box).to_be_enabled()
+    say_box.fill("other ways to check my balance")
+    say_box.press("Enter")                           # typing in the box sends no keys
+    expect(transcript(page)).to_contain_text("says 'other ways to check my balance' (confidence 0.9)")
+    expect(transcript(page)).to_contain_text("Other ways to check your balance. For WeChat, press 1.")
+    page.get_by_role("button", name="Star", exact=True).click()
+    expect(transcript(page)).to_contain_text("Account, press 1. Applying for a card, press 2.")
+    page.get_by_label("sure").fill("0.3")
+    say_box.fill("the law")
+    page.get_by_role("button", name="Say", exact=True).click()
+    expect(transcript(page)).to_contain_text("Did you mean policy and the law?")
+    shot(page, "phone-speech")
