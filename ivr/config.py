@@ -57,6 +57,9 @@ DEFAULTS: dict[str, object] = {
     # The browser softphone (/phone and its API, ivr.web.phone_page). IVR_SOFTPHONE=false leaves it
     # out of the app (404, and the module is never imported), e.g. on a server with real accounts.
     "SOFTPHONE": True,
+    # Menu versions (ivr.flow_versions): how often (seconds) a process looks whether another one
+    # made a new menu version current; 0 looks on every request.
+    "RELOAD_CHECK_SECONDS": 2,
 }
 
 # On/off settings: whatever the environment or an override gives is turned into a bool.

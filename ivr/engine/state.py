@@ -23,6 +23,7 @@ class CallState:
     keys: list[str] = field(default_factory=list)    # keys pressed; sensitive entries masked
     outcome: str | None = None # completed | agent | voicemail | timeout | error | loop_guard
     stats: dict = field(default_factory=dict)        # menu -> {success|invalid|timeout|transfer: n}
+    version: str = ""          # the menu version the call started on: it finishes on it
 
     def to_dict(self) -> dict:
         return asdict(self)
