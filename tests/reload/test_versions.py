@@ -151,3 +151,30 @@ def test_an_old_calls_table_gets_the_version_column(tmp_path):
     with app.extensions["ivr_db"].Session() as session:
         rows = dict(session.execute(sa.select(Call.call_sid, Call.menu_version)).all())
     assert rows["CAold"] in ("", None) and rows[caller.sid] == app.extensions["ivr_hotline"].versions.current().id
+
+
+def test_the_dashboard_shows_versions_and_which_calls_ran_on_which(tmp_path, database_url):
+    menus, prompts = flow_copy(tmp_path / "flow")
+    app = _app(tmp_path, database_url, menus, prompts, ADMIN_TOKEN="admin-token")
+    versions = app.extensions["ivr_hotline"].versions
+    old = versions.current().id
+    client = app.test_client()
+    first = _english_main(client)
+    auth = {"Authorization": "Bearer admin-token"}
+    svg_before = client.get("/dashboard/menu.svg", headers=auth).get_data(as_text=True)
+    swap_keys_2_and_3(menus, prompts)
+    new = versions.publish("test").version
+    second = _english_main(client)
+    third = _english_main(client)
+    data = client.get("/dashboard/calls.json", headers=auth).get_json()
+    assert {c["call_sid"]: c["menu_version"] for c in data["calls"]} == {
+        first.sid: old, second.sid: new, third.sid: new}
+    rows = {v["id"]: v for v in data["versions"]}
+    assert rows[new]["current"] and not rows[old]["current"]
+    assert (rows[old]["calls"], rows[old]["in_progress"], rows[new]["calls"]) == (1, 1, 2)
+    assert rows[old]["source"] == "startup" and rows[new]["source"] == "test"
+    page = client.get("/dashboard", headers=auth).get_data(as_text=True)
+    assert f'<tr data-version="{new}"><td><code>{new}</code>' in page and "kept for its calls" in page
+    # the call flow diagram is of the current version: key 2 now leads to the other ways to check
+    svg = client.get("/dashboard/menu.svg", headers=auth).get_data(as_text=True)
+    assert "<svg" in svg and svg != svg_before
