@@ -178,3 +178,28 @@ def test_the_dashboard_shows_versions_and_which_calls_ran_on_which(tmp_path, dat
     # the call flow diagram is of the current version: key 2 now leads to the other ways to check
     svg = client.get("/dashboard/menu.svg", headers=auth).get_data(as_text=True)
     assert "<svg" in svg and svg != svg_before
+
+
+def test_play_mode_renders_the_changed_prompts_before_the_switch(tmp_path):
+    import json
+    from urllib.parse import unquote
+
+    from ivr.flow_versions import render_prompts
+
+    menus, prompts = flow_copy(tmp_path / "flow")
+    app = _app(tmp_path, f"sqlite:///{tmp_path / 'ivr.sqlite3'}", menus, prompts, VOICE_MODE="play")
+    versions = app.extensions["ivr_hotline"].versions
+    rendered, failures = render_prompts(app.config, versions.current().catalogue)   # `ivr prompts render`
+    assert failures == [] and rendered > 100
+    swap_keys_2_and_3(menus, prompts)
+    result = versions.publish("test")
+    assert result.ok and result.rendered == 1          # only the English main menu changed
+    manifest = json.loads((tmp_path / "audio" / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest["static"]["en-US/main_menu"]["text"].startswith(NEW_WORDS)
+    client = app.test_client()
+    caller = _english_main(client)
+    plays = [el.text for el in caller.doc.root.iter("Play")]
+    assert plays and not list(caller.doc.root.iter("Say"))
+    assert "/audio/en-US/main_menu.wav" in plays
+    audio = client.get("/audio/en-US/main_menu.wav")
+    assert audio.status_code == 200 and unquote(audio.headers["X-Prompt-Text"]).startswith(NEW_WORDS)
