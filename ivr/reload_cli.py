@@ -15,12 +15,16 @@ def reload_cmd() -> None:
     IVR_RELOAD_CHECK_SECONDS; calls in progress finish on the version they started on.
     Exits 1, changing nothing, when the files have problems.
     """
+    import logging
+
     from flask import Flask
 
     from ivr.config import load_config
     from ivr.db import Database
     from ivr.flow_versions import FlowCurrent, FlowVersions
 
+    # what the servers log about a reload is printed here instead, once
+    logging.getLogger("ivr").addHandler(logging.NullHandler())
     app = Flask("ivr.app", instance_relative_config=True)
     load_config(app, None)
     db = Database(app.config["DATABASE_URL"])
