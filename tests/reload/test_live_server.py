@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 import uuid
 import xml.etree.ElementTree as ET
@@ -177,3 +178,55 @@ def test_two_servers_on_one_postgresql_switch_together(tmp_path, pg_schema_url):
             two.stop()
     finally:
         one.stop()
+
+
+def test_the_dev_server_reloads_on_save_and_on_sighup(tmp_path):
+    menus, prompts = flow_copy(tmp_path / "flow")
+    env = _env(tmp_path, menus, prompts, f"sqlite:///{tmp_path / 'ivr.sqlite3'}")
+    server = ServeProcess(tmp_path, env, workers=0, args=("--dev",))
+    try:
+        before, _ = _english_main(server)
+        swap_keys_2_and_3(menus, prompts)
+        _wait_for(lambda: NEW_WORDS in _english_main(server)[1], "the new menu after a save")
+        assert OLD_APPLY in before.press("2")
+        server.proc.send_signal(signal.SIGHUP)       # nothing changed since: still the same version
+        time.sleep(1)
+        assert server.proc.poll() is None and NEW_WORDS in _english_main(server)[1]
+    finally:
+        server.stop()
+
+
+def test_menus_check_watch_reprints_on_every_save(tmp_path):
+    menus, prompts = flow_copy(tmp_path / "flow")
+    proc = subprocess.Popen([str(IVR), "menus", "check", str(menus), "--prompts", str(prompts), "--watch"],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    lines: list[str] = []
+
+    def read_until(text: str, after: int = 0) -> int:
+        """The index of the first line from ``after`` on holding ``text`` (read as needed)."""
+        while True:
+            for i in range(after, len(lines)):
+                if text in lines[i]:
+                    return i
+            line = proc.stdout.readline()
+            assert line, "ivr menus check --watch ended:\n" + "".join(lines)
+            lines.append(line)
+
+    # a hang would block readline: end the watcher after a minute whatever happens
+    guard = threading.Timer(60, lambda: os.killpg(proc.pid, signal.SIGKILL))
+    guard.start()
+    try:
+        first_ok = max(read_until(": OK: "), read_until("watching"))
+        time.sleep(1)    # the watch starts just after its line is printed
+        break_main_menu(menus)
+        again = read_until("changed: checking again", first_ok)
+        broken = read_until(BROKEN_MESSAGE, again)
+        read_until("problem(s) in", broken)
+        menus.write_text(menus.read_text(encoding="utf-8").replace('menu = "nowhere"', 'menu = "law"'),
+                         encoding="utf-8")
+        read_until(": OK: ", read_until("changed: checking again", broken))
+    finally:
+        guard.cancel()
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
