@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 import signal
 import threading
-from pathlib import Path
 from typing import Callable
 
 from ivr.flow_versions import is_source, watched_paths
@@ -71,7 +70,3 @@ def publish_in_master(app, source: str) -> None:
         log.exception("menu reload failed")
     finally:
         app.extensions["ivr_db"].dispose()
-
-
-def file_label(path) -> str:
-    return Path(path).name
