@@ -25,10 +25,11 @@ from ivr.models import Call, Voicemail, utcnow
 CALL_SID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _STATE_FIELDS = tuple(f.name for f in dataclasses.fields(CallState))
 _INSERTS = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}
-# Columns written by every save (the update on conflict); an insert adds started_at and caller,
+# Columns written by every save (the update on conflict); an insert adds started_at, caller and
+# menu_version (a call keeps the version it started on),
 # and a save of an ended call adds ended_at.
 _UPDATED = ("call_sid", "state", "menu", "language", "outcome", "steps", "updated_at")
-_INSERTED = _UPDATED + ("started_at", "caller", "ended_at")
+_INSERTED = _UPDATED + ("started_at", "caller", "ended_at", "menu_version")
 
 
 def valid_sid(sid: str | None) -> bool:
@@ -163,11 +164,12 @@ class CallStore:
             if isinstance(session, Session) and session.get(Call, state.call_sid):
                 session.execute(update(Call).where(Call.call_sid == state.call_sid).values(**values))
             elif isinstance(session, Session):
-                session.add(Call(**values, started_at=now, caller=mask_phone(caller)))
+                session.add(Call(**values, started_at=now, caller=mask_phone(caller), menu_version=state.version))
             elif conn.execute(select(Call.call_sid).where(Call.call_sid == state.call_sid)).first():
                 conn.execute(update(Call).where(Call.call_sid == state.call_sid).values(**values))
             else:
-                conn.execute(Call.__table__.insert().values(**values, started_at=now, caller=mask_phone(caller)))
+                conn.execute(Call.__table__.insert().values(**values, started_at=now, caller=mask_phone(caller),
+                                                            menu_version=state.version))
             return
         stmt = sql.upsert_ended if ended else sql.upsert
         cursor = conn.connection.cursor()
@@ -176,7 +178,7 @@ class CallStore:
                 "call_sid": state.call_sid, "state": state_values(state), "menu": state.menu,
                 "language": state.language, "outcome": state.outcome, "steps": state.steps,
                 "updated_at": now, "started_at": now, "caller": mask_phone(caller),
-                "ended_at": now if ended else None}))
+                "ended_at": now if ended else None, "menu_version": state.version}))
         finally:
             cursor.close()
 

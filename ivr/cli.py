@@ -12,6 +12,7 @@ _COMMAND_MODULES = [
     "ivr.tts.cli",
     "ivr.twilio_cli",
     "ivr.phone.cli",
+    "ivr.reload_cli",
 ]
 
 

@@ -59,6 +59,9 @@ DEFAULTS: dict[str, object] = {
     "SOFTPHONE": True,
     # Speech menus: a match whose Twilio Confidence is below this is confirmed first ("did you mean").
     "SPEECH_CONFIDENCE": 0.5,
+    # Menu versions (ivr.flow_versions): how often (seconds) a process looks whether another one
+    # made a new menu version current; 0 looks on every request.
+    "RELOAD_CHECK_SECONDS": 2,
 }
 
 # On/off settings: whatever the environment or an override gives is turned into a bool.

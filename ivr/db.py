@@ -1,7 +1,8 @@
 """Database access: one SQLAlchemy engine per app; SQLite (WAL) by default, any URL otherwise."""
 from __future__ import annotations
 
-from sqlalchemy import create_engine, event
+from sqlalchemy import create_engine, event, inspect
+from sqlalchemy.schema import CreateColumn
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -39,8 +40,25 @@ class Database:
         # Import every module that declares tables so they register on Base.metadata.
         from ivr import models  # noqa: F401
         from ivr.accounts import models as account_models  # noqa: F401
+        from ivr import flow_versions  # noqa: F401
 
         Base.metadata.create_all(self.engine)
+        self._add_missing_columns()
+
+    def _add_missing_columns(self) -> None:
+        """A database made by an older version lacks columns added since (create_all makes only
+        missing tables): add those that may be empty (nullable, or with a server default)."""
+        existing = inspect(self.engine)
+        for table in Base.metadata.sorted_tables:
+            if not existing.has_table(table.name):
+                continue
+            have = {c["name"] for c in existing.get_columns(table.name)}
+            for column in table.columns:
+                if column.name in have or not (column.nullable or column.server_default is not None):
+                    continue
+                spec = CreateColumn(column).compile(dialect=self.engine.dialect)
+                with self.engine.begin() as conn:
+                    conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {spec}")
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -11,7 +11,8 @@ from ivr.engine import Engine, MenuFile
 from ivr.engine.check import check_menu_file
 from ivr.engine.loader import MenuFileError, read_menu_file
 from ivr.engine.model import q
-from ivr.prompts import Catalogue, PromptError
+from ivr.flow_versions import FlowVersions
+from ivr.prompts import Catalogue
 
 
 def plugins() -> tuple[dict, dict]:
@@ -21,10 +22,10 @@ def plugins() -> tuple[dict, dict]:
     return dict(account_flow.FLOWS), dict(account_flow.OPS)
 
 
-def load_menus(path: str | Path, catalogue: Catalogue) -> tuple[MenuFile, list[str]]:
-    """Read and check a menu file; raise MenuFileError with every problem."""
+def load_menus(path: str | Path, catalogue: Catalogue, text: str | None = None) -> tuple[MenuFile, list[str]]:
+    """Read and check a menu file (its ``text`` when given); raise MenuFileError with every problem."""
     flows, ops = plugins()
-    model, problems = read_menu_file(path)
+    model, problems = read_menu_file(path, text)
     if model is None:
         raise MenuFileError(problems)
     errors, warnings = check_menu_file(model, catalogue, set(ops))
@@ -41,36 +42,36 @@ def load_menus(path: str | Path, catalogue: Catalogue) -> tuple[MenuFile, list[s
     return model, warnings
 
 
-def speech_confidence(config) -> float:
-    """IVR_SPEECH_CONFIDENCE: below it a spoken menu choice is confirmed first (0 never asks)."""
-    value = config.get("SPEECH_CONFIDENCE", 0.5)
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"IVR_SPEECH_CONFIDENCE must be a number from 0 to 1, not {value!r}")
-    return float(value)
-
-
 @dataclass
 class Hotline:
-    engine: Engine
-    catalogue: Catalogue
+    versions: FlowVersions   # the menu versions: the current one and those calls are pinned to
     db: Any
     services: Any
     calls: CallStore
-    warnings: list[str]
 
     @classmethod
     def from_config(cls, config, db) -> "Hotline":
-        try:
-            catalogue = Catalogue.load(config["PROMPTS_DIR"])
-        except PromptError as exc:
-            raise MenuFileError([str(exc)]) from None
-        model, warnings = load_menus(config["MENUS_FILE"], catalogue)
-        flows, ops = plugins()
         from ivr import account_flow
 
-        engine = Engine(model, catalogue, flows, ops, speech_confidence=speech_confidence(config))
+        versions = FlowVersions(db, config)
+        # Start-up: the files must pass the checks (MenuFileError lists every problem); no renders
+        # here (``ivr prompts render`` does them), only on a reload.
+        versions.publish("startup", strict=True, render=False)
         services = account_flow.make_services(config, db)
-        return cls(engine, catalogue, db, services, CallStore(), warnings)
+        return cls(versions, db, services, CallStore())
+
+    @property
+    def engine(self) -> Engine:
+        """The current version's engine (what new calls get)."""
+        return self.versions.current().engine
+
+    @property
+    def catalogue(self) -> Catalogue:
+        return self.versions.current().catalogue
+
+    @property
+    def warnings(self) -> list[str]:
+        return list(self.versions.current().warnings)
 
     @contextmanager
     def transaction(self):

@@ -29,6 +29,8 @@ class Call(Base):
     ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     duration: Mapped[int | None] = mapped_column(Integer, nullable=True)   # seconds, from Twilio
     error_code: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The menu version the call started on (ivr.flow_versions); it finishes on it.
+    menu_version: Mapped[str] = mapped_column(String(16), default="", server_default="", index=True)
 
 
 class Voicemail(Base):

@@ -24,14 +24,21 @@ class Catalogue:
     directory: Path
 
     @classmethod
-    def load(cls, directory: str | Path) -> "Catalogue":
+    def load(cls, directory: str | Path, sources: dict[str, str] | None = None) -> "Catalogue":
+        """Read ``<directory>/<lang>.toml``; with ``sources`` (lang -> TOML text, e.g. a stored menu
+        version) the texts come from there, named after the same files."""
         directory = Path(directory)
         texts: dict[str, dict[str, str]] = {}
         for lang in LANGUAGES:
             path = directory / f"{lang}.toml"
             try:
-                with open(path, "rb") as fh:
-                    data = tomllib.load(fh)
+                if sources is not None:
+                    if lang not in sources:
+                        raise FileNotFoundError(path)
+                    data = tomllib.loads(sources[lang])
+                else:
+                    with open(path, "rb") as fh:
+                        data = tomllib.load(fh)
             except FileNotFoundError:
                 raise PromptError(f"{path}: missing prompt file for {lang}") from None
             except tomllib.TOMLDecodeError as exc:

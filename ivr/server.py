@@ -20,9 +20,14 @@ class _Gunicorn(BaseApplication):
         return self.application
 
 
-def run_gunicorn(app, host: str, port: int, workers: int) -> None:
+def run_gunicorn(app, host: str, port: int, workers: int, watch: bool = False) -> None:
+    from ivr import reload
+
+    db = app.extensions["ivr_db"]
     # The app is built before forking, then each worker opens its own database connections.
-    app.extensions["ivr_db"].dispose()
+    db.dispose()
+    if watch:   # the master publishes; workers (and other servers) follow through the database
+        reload.start_watcher(app.extensions["ivr_hotline"].versions, after=db.dispose)
     # What was built before the fork (modules, the app, the menus) lives as long as the workers:
     # frozen, the collector's full passes skip it and its memory pages stay shared (Python's gc docs).
     gc.collect()
@@ -30,4 +35,8 @@ def run_gunicorn(app, host: str, port: int, workers: int) -> None:
     _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "worker_class": "sync",
                     "accesslog": None, "timeout": 30, "graceful_timeout": 5,
                     # no ~/.gunicorn/gunicorn.ctl: two servers would share (and remove) one socket
-                    "control_socket_disable": True}).run()
+                    "control_socket_disable": True,
+                    # SIGHUP: load the edited menu (then gunicorn restarts the workers gracefully)
+                    "on_reload": lambda _arbiter: reload.publish_in_master(app, "SIGHUP"),
+                    # a connection the master opened (a reload) is the master's, never a worker's
+                    "post_fork": lambda _arbiter, _worker: db.engine.dispose(close=False)}).run()

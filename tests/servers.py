@@ -34,7 +34,7 @@ class ServeProcess:
     directory. Call stop() when done (or use kill9() to test a crash)."""
 
     def __init__(self, directory: Path, env: dict[str, str | None], *, workers: int = 1,
-                 port: int | None = None, name: str = "server", timeout: float = 90):
+                 port: int | None = None, name: str = "server", timeout: float = 90, args: tuple = ()):
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.stdout_path = directory / f"{name}-{self.port}.out"
@@ -44,7 +44,7 @@ class ServeProcess:
         full.update({"XDG_RUNTIME_DIR": str(directory), "PYTHONUNBUFFERED": "1", **env})
         with open(self.stdout_path, "ab") as out, open(self.stderr_path, "ab") as err:
             self.proc = subprocess.Popen(
-                [str(IVR), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers)],
+                [str(IVR), "serve", "--host", "127.0.0.1", "--port", str(self.port), "--workers", str(workers), *args],
                 env={k: v for k, v in full.items() if v is not None}, cwd=directory, stdout=out, stderr=err,
                 start_new_session=True)
         try:

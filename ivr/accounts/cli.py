@@ -55,9 +55,11 @@ def init_cmd(ctx: click.Context) -> None:
 @click.option("--no-spending", is_flag=True, help="made-up accounts get no spending records")
 @click.option("--reset-demo", is_flag=True,
               help="put the demo accounts back to their documented state")
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True),
+              help="write every made-up login (ID number, initial password, city) to this CSV file")
 @click.pass_context
 def seed_cmd(ctx: click.Context, count: int, seed: int, batch_size: int, strong_hash: bool,
-             no_spending: bool, reset_demo: bool) -> None:
+             no_spending: bool, reset_demo: bool, out: str | None) -> None:
     """Add the demo accounts (idempotent) and, with --accounts N, N made-up ones."""
     db, config = _database(ctx)
     db.create_all()
@@ -81,7 +83,24 @@ def seed_cmd(ctx: click.Context, count: int, seed: int, batch_size: int, strong_
         click.echo(f"made-up accounts (seed {seed}): {report.inserted:,} added, "
                    f"{report.skipped:,} already there, {report.spending:,} spending records, "
                    f"{report.seconds:.1f} s ({rate:,.0f} accounts/s)")
+        _show_logins(count, seed, policy, out)
     click.echo(f"{count_accounts(db.Session):,} accounts in {_safe_url(db.url)}")
+
+
+def _show_logins(count: int, seed: int, policy, out: str | None) -> None:
+    """The made-up logins, for whoever asked (never the log): the first few, or all in ``out``."""
+    from ivr.accounts.logins import SHOWN, made_up_logins, write_logins
+
+    logins = made_up_logins(count, seed, policy)
+    if out:
+        write_logins(out, logins)
+        click.echo(f"made-up logins: {len(logins):,} written to {out} (id_number,password,city)")
+        return
+    click.echo("made-up logins (initial passwords; a caller who changed one has another):")
+    for number, password, city in logins[:SHOWN]:
+        click.echo(f"  ID number {number}  password {password}  ({city})")
+    if len(logins) > SHOWN:
+        click.echo(f"  ... and {len(logins) - SHOWN:,} more: add --out FILE to have them all")
 
 
 commands = [db_group]

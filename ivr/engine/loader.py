@@ -92,12 +92,13 @@ class _Reader:
         return Action(kind=kind, **{k: v for k, v in raw.items() if k != "action" and isinstance(v, str)})
 
 
-def read_menu_file(path: str | Path) -> tuple[MenuFile | None, list[str]]:
-    """Parse the file. Returns (model or None, problems)."""
+def read_menu_file(path: str | Path, text: str | None = None) -> tuple[MenuFile | None, list[str]]:
+    """Parse the file (or ``text``, read from it before: a stored menu version). Returns (model or
+    None, problems)."""
     path = Path(path)
     r = _Reader(path.name)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8") if text is None else text)
     except FileNotFoundError:
         return None, [f"{path}: file not found"]
     except UnicodeDecodeError as exc:

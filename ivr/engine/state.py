@@ -25,6 +25,7 @@ class CallState:
     stats: dict = field(default_factory=dict)        # menu -> {success|invalid|timeout|transfer|speech_*: n}
     heard: list[dict] = field(default_factory=list)  # what was said; masked in sensitive places
     confirm: dict | None = None  # {"key"}: a low-confidence speech match waiting for a yes
+    version: str = ""          # the menu version the call started on: it finishes on it
 
     def to_dict(self) -> dict:
         return asdict(self)

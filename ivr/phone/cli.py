@@ -192,10 +192,15 @@ def load_command(keys, url, calls, concurrency, duration, scenario_file, auth_to
     for key in keys:
         CallerInput.parse(key)
     plan = scenarios.load_file(scenario_file) if scenario_file else None
+    broken = [s.problem for s in plan or () if s.problem]
+    if broken:
+        raise click.ClickException("the scenario file has problems:\n  " + "\n  ".join(broken))
     if plan and any(s.config for s in plan):
         click.echo("note: scenario [config] tables do not apply to a running server", err=True)
     phone = Phone(url, auth_token=auth_token, timeout=timeout, pool_size=concurrency)
-    with click.progressbar(length=calls, label="calls", file=sys.stderr) as bar:
+    from ivr.progress import progress
+
+    with progress(length=calls, label="calls", file=sys.stderr) as bar:
         report = run_load(phone, calls, concurrency, keys=keys, plan=plan, max_seconds=duration, progress=bar.update)
     click.echo(report.table())
     sys.exit(1 if report.failed or report.errors else 0)

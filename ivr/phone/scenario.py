@@ -85,6 +85,7 @@ class Scenario:
     path: str | None = None  # entry path, when not the target's default
     allow_errors: bool = False
     allow_warnings: bool = False
+    problem: str | None = None  # why it cannot run (a misspelled step): it fails, the others run
 
     @property
     def id(self) -> str:
@@ -136,21 +137,31 @@ def load_file(path: str | Path) -> list[Scenario]:
     scenarios, names = [], set()
     for number, raw in enumerate(raw_scenarios, 1):
         where = f"{path}: scenario {number}"
-        name = raw.get("name") or f"scenario {number}"
-        if name in names:
-            raise ScenarioError(f"{where}: duplicate name {name!r}")
+        name = (raw.get("name") if isinstance(raw, dict) else None) or f"scenario {number}"
+        try:
+            scenarios.append(_scenario(raw, name, where, path, shared, names))
+        except ScenarioError as exc:   # this scenario fails with the reason; the others still run
+            scenarios.append(Scenario(name=name if name not in names else f"{name} ({number})", file=str(path),
+                                      steps=[], problem=str(exc)))
         names.add(name)
-        unknown = set(raw) - {"name", "steps", "config", "path", "allow_errors", "allow_warnings", *CALL_SETTINGS}
-        if unknown:
-            raise ScenarioError(f"{where} ({name}): unknown keys {sorted(unknown)}")
-        steps = [_step(s, f"{where} ({name}) step {i}") for i, s in enumerate(raw.get("steps", []), 1)]
-        if not steps:
-            raise ScenarioError(f"{where} ({name}): no steps")
-        scenarios.append(Scenario(
-            name=name, file=str(path), steps=steps, settings={k: raw[k] for k in CALL_SETTINGS if k in raw},
-            config={**shared, **raw.get("config", {})}, path=raw.get("path"),
-            allow_errors=bool(raw.get("allow_errors")), allow_warnings=bool(raw.get("allow_warnings"))))
     return scenarios
+
+
+def _scenario(raw, name: str, where: str, path: Path, shared: dict, names: set) -> Scenario:
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"{where}: a scenario is a [[scenario]] table")
+    if name in names:
+        raise ScenarioError(f"{where}: duplicate name {name!r}")
+    unknown = set(raw) - {"name", "steps", "config", "path", "allow_errors", "allow_warnings", *CALL_SETTINGS}
+    if unknown:
+        raise ScenarioError(f"{where} ({name}): unknown keys {sorted(unknown)}")
+    steps = [_step(s, f"{where} ({name}) step {i}") for i, s in enumerate(raw.get("steps", []), 1)]
+    if not steps:
+        raise ScenarioError(f"{where} ({name}): no steps")
+    return Scenario(
+        name=name, file=str(path), steps=steps, settings={k: raw[k] for k in CALL_SETTINGS if k in raw},
+        config={**shared, **raw.get("config", {})}, path=raw.get("path"),
+        allow_errors=bool(raw.get("allow_errors")), allow_warnings=bool(raw.get("allow_warnings")))
 
 
 def load_paths(paths) -> list[Scenario]:
@@ -176,6 +187,8 @@ class Result:
 def run(scenario: Scenario, phone_for: Callable[[Scenario], object]) -> Result:
     """Run one scenario on the phone ``phone_for(scenario)`` gives (a str there means: skip, why)."""
     started = time.perf_counter()
+    if scenario.problem:
+        return Result(scenario, "failed", message=scenario.problem)
     phone = phone_for(scenario)
     if isinstance(phone, str):
         return Result(scenario, "skipped", message=phone)

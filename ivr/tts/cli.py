@@ -53,9 +53,10 @@ def render_command(lang: str, force: bool) -> None:
     started = time.perf_counter()
     with store.batch(langs) as batch:
         if jobs:
-            with click.progressbar(jobs, label=f"Rendering {len(jobs)} prompts",
-                                   item_show_func=lambda j: j and f"{j.lang} {j.prompt_id}",
-                                   file=sys.stderr) as bar:
+            from ivr.progress import progress
+
+            with progress(jobs, label=f"Rendering {len(jobs)} prompts",
+                          describe=lambda j: f"{j.lang} {j.prompt_id}", file=sys.stderr) as bar:
                 for job in bar:
                     batch.render(job)
     elapsed = time.perf_counter() - started

@@ -124,6 +124,12 @@ class PromptAudio:
                     self._catalogue_loaded = True
         return self._catalogue
 
+    def use_catalogue(self, catalogue: Catalogue) -> None:
+        """Serve these prompt texts from now on (the hotline switched menu versions)."""
+        with self._lock:
+            self._catalogue, self._catalogue_loaded, self._catalogue_error = catalogue, True, None
+            self._static_texts = None
+
     def catalogue_or_raise(self) -> Catalogue:
         cat = self.catalogue
         if cat is None:

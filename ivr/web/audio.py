@@ -69,7 +69,10 @@ def _url_id(prompt_id: str) -> str:
 
 def init_app(app) -> None:
     app.config.setdefault("AUDIO_MAX_AGE", 3600)
-    app.extensions["ivr_audio"] = AudioService(PromptAudio.from_config(app.config))
+    service = app.extensions["ivr_audio"] = AudioService(PromptAudio.from_config(app.config))
+    hotline = app.extensions.get("ivr_hotline")
+    if hotline is not None:   # a new menu version brings its prompt texts (ivr.flow_versions)
+        hotline.versions.listen(lambda version: service.store.use_catalogue(version.catalogue))
 
 
 def _service() -> AudioService:

@@ -30,6 +30,7 @@ from sqlalchemy import func, or_, select
 from ivr.accounts.idnumber import mask_id
 from ivr.accounts.models import Account, CallerFailure, UnknownIdFailure
 from ivr.calls import mask_phone, parse_now
+from ivr.flow_versions import version_rows
 from ivr.models import Call
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -190,6 +191,7 @@ def call_row(call: Call) -> dict:
         "masked_id": _masked_id((state.get("data") or {}).get("masked_id")),
         "error_code": call.error_code,
         "steps": call.steps,
+        "menu_version": call.menu_version or "",
     }
 
 
@@ -250,10 +252,14 @@ def _model():
 
 
 def diagram() -> tuple[str, object]:
-    """The SVG of the loaded menus (the model never changes while the app runs) and its graph."""
+    """The SVG of the current menu version and its graph (drawn again when the version changes)."""
     from ivr import graph
 
     key = current_app.extensions.setdefault("ivr_dashboard_diagram", {})
+    version = current_app.extensions["ivr_hotline"].versions.current().id
+    if key.get("version") != version:
+        key.clear()
+        key["version"] = version
     if "svg" not in key:
         built = graph.build(_model())
         key["graph"] = built
@@ -289,6 +295,9 @@ def home():
         outcomes = outcome_totals(session)
         security = account_security(session, now, current_app.config)
         total = session.scalar(select(func.count()).select_from(Call)) or 0
+        versions = version_rows(session, hotline.versions.current().id)
+    for version in versions:
+        version["loaded_local"] = _local(version["loaded_at"], zone)
     for call in calls:
         call["started_local"] = _local(call["started_at"], zone)
         call["ended_local"] = _local(call["ended_at"], zone)
@@ -298,7 +307,7 @@ def home():
     return render_template(
         "dashboard.html", calls=calls, limit=limit, total=total, counts=counts, counted=counted,
         outcomes=outcomes, security=security, svg=Markup(svg), graph=built, timezone=model.agent.hours.timezone,
-        outcome_names=OUTCOMES)
+        outcome_names=OUTCOMES, versions=versions)
 
 
 @bp.get("/calls.json")
@@ -306,7 +315,8 @@ def calls_json():
     hotline = current_app.extensions["ivr_hotline"]
     with hotline.db.Session() as session:
         calls = recent_calls(session, _limit())
-    return jsonify(calls=calls)
+        versions = version_rows(session, hotline.versions.current().id)
+    return jsonify(calls=calls, versions=versions)
 
 
 @bp.get("/menu.svg")

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from functools import wraps
 from urllib.parse import urljoin
 
-from flask import Blueprint, Response, current_app, request, url_for
+from flask import Blueprint, Response, current_app, g, request, url_for
 from sqlalchemy.orm import Session
 
 from ivr.calls import parse_now, valid_sid
@@ -55,6 +55,19 @@ def _printable(text: str, limit: int) -> str:
 
 def _hotline():
     return current_app.extensions["ivr_hotline"]
+
+
+def _engine():
+    """The engine of the menu version this webhook's call runs on (set by ``webhook``)."""
+    return g.ivr_flow.engine
+
+
+def _new_call(sid: str, *, at_top: bool = False):
+    """A new call, on the current menu version, pinned to it in its state."""
+    flow = g.ivr_flow = _hotline().versions.current()
+    state = flow.engine.new_call(sid, at_top=at_top)
+    state.version = flow.id
+    return state
 
 
 def _absolute(path: str) -> str:
@@ -149,6 +162,7 @@ def webhook(handler):
                 raise ValueError("missing or malformed CallSid")
             with _webhook_transaction(hotline) as (conn, session):
                 state = hotline.calls.load(conn, sid)
+                g.ivr_flow = hotline.versions.for_call(state.version if state else None)
                 reply, state = handler(session, state, form)
                 session.flush()   # the handler's ORM work (a voicemail) first, as autoflush did
                 hotline.calls.save(conn, state, caller=form.get("From"))
@@ -183,17 +197,15 @@ def _known_or_top(state, sid: str):
     """A webhook for a call we do not know starts that caller at the main menu."""
     if state is not None:
         return state, None
-    engine = _hotline().engine
-    state = engine.new_call(sid, at_top=True)
-    return state, engine.start(state, call_env())
+    state = _new_call(sid, at_top=True)
+    return state, _engine().start(state, call_env())
 
 
 @bp.route("", methods=["POST", "GET"], endpoint="incoming")
 @webhook
 def incoming(session, state, form):
-    engine = _hotline().engine
-    state = engine.new_call(form["CallSid"])
-    return engine.start(state, call_env()), state
+    state = _new_call(form["CallSid"])
+    return _engine().start(state, call_env()), state
 
 
 @bp.route("/input", methods=["POST", "GET"], endpoint="input")
@@ -202,7 +214,7 @@ def gathered(session, state, form):
     state, reply = _known_or_top(state, form["CallSid"])
     if reply is None:
         said = form.get("SpeechResult", "")
-        engine = _hotline().engine
+        engine = _engine()
         if not form.get("Digits") and said.strip():
             from ivr.engine.speech import confidence
 
@@ -217,7 +229,7 @@ def gathered(session, state, form):
 def timed_out(session, state, form):
     state, reply = _known_or_top(state, form["CallSid"])
     if reply is None:
-        reply = _hotline().engine.on_timeout(state, call_env())
+        reply = _engine().on_timeout(state, call_env())
     return reply, state
 
 
@@ -227,7 +239,7 @@ def dial_status(session, state, form):
     state, reply = _known_or_top(state, form["CallSid"])
     if reply is None:
         status = form.get("DialCallStatus") or form.get("QueueResult") or "failed"
-        reply = _hotline().engine.on_dial_result(state, status, call_env())
+        reply = _engine().on_dial_result(state, status, call_env())
     return reply, state
 
 
@@ -240,7 +252,7 @@ def recorded(session, state, form):
         url = _recording_url(form.get("RecordingUrl"))
         if duration > 0 and url:
             _hotline().calls.add_voicemail(session, state.call_sid, url, duration)
-        reply = _hotline().engine.on_recording(state, duration if url else 0, call_env())
+        reply = _engine().on_recording(state, duration if url else 0, call_env())
     return reply, state
 
 

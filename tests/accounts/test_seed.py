@@ -284,3 +284,28 @@ def test_every_generator_city_has_an_english_name():
     from ivr.accounts.seed import _CITY_EN
 
     assert {city for _, city in REGIONS} <= set(_CITY_EN)
+
+
+def test_cli_seed_tells_the_made_up_logins_and_they_log_in(database, tmp_path):
+    import csv
+
+    from ivr.accounts.cli import db_group
+    from werkzeug.security import check_password_hash as check_password
+
+    runner = CliRunner()
+    obj = {"db": database, "config": {"INITIAL_PASSWORD": "id_last6"}}
+    result = runner.invoke(db_group, ["seed", "--accounts", "3", "--seed", "1"], obj=obj)
+    assert result.exit_code == 0, result.output
+    shown = [line.split() for line in result.output.splitlines() if line.startswith("  ID number ")]
+    assert len(shown) == 3
+    out = tmp_path / "logins.csv"
+    result = runner.invoke(db_group, ["seed", "--accounts", "12", "--seed", "1", "--out", str(out)], obj=obj)
+    assert result.exit_code == 0 and "12 written to" in result.output
+    assert "ID number" not in result.output and (out.stat().st_mode & 0o777) == 0o600
+    with open(out, newline="", encoding="utf-8") as fh:
+        rows_ = list(csv.DictReader(fh))
+    assert len(rows_) == 12
+    assert [(r["id_number"], r["password"]) for r in rows_[:3]] == [(s[2], s[4]) for s in shown]
+    stored = rows(database)
+    for r in rows_:      # every printed login is a real account whose password is the printed one
+        assert check_password(stored[r["id_number"]].password_hash, r["password"])

@@ -144,3 +144,30 @@ def test_interactive_end_of_input_hangs_up(serve, monkeypatch):
     result = CliRunner().invoke(main, ["call", "--url", serve(_menu()) + "/voice"], input="")
     assert "Hangup         by the caller" in result.output
     assert result.output.rstrip().endswith("Ended: completed, by caller, after 0.9 s")
+
+
+def test_test_command_reports_a_bad_step_and_runs_the_other_scenarios(serve, tmp_path):
+    base = serve(_menu())
+    (tmp_path / "menu.toml").write_text('''
+[[scenario]]
+name = "misspelled"
+steps = [{ pres = "1" }]
+[[scenario]]
+name = "press 1"
+steps = [{ press = "1" }, { expect = "You pressed 1." }]
+''', encoding="utf-8")
+    result = _invoke("test", str(tmp_path), "--url", base + "/voice")
+    assert result.exit_code == 1
+    assert "1 passed, 1 failed" in result.output
+    assert "PASS" in result.output and "::press 1" in result.output
+    assert "unknown step 'pres'" in result.output and "scenario 1 (misspelled) step 1" in result.output
+
+
+def test_load_progress_is_plain_lines_off_a_terminal(serve):
+    base = serve(_menu())
+    result = _invoke("load", "--url", base + "/voice", "--calls", "20", "--concurrency", "2", "1")
+    lines = result.output.splitlines()
+    assert result.exit_code == 0, result.output
+    assert "calls" not in lines                              # no bare label left by a bar
+    progress = [line for line in lines if line.startswith("calls: ")]
+    assert progress[-1] == "calls: 20/20 (100%)" and len(progress) == 10   # each tenth, once

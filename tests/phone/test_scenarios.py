@@ -104,6 +104,14 @@ steps = [{ press = "1" }, { press = "2" }, { press = "3" }, { expect = "You pick
 
 @pytest.mark.parametrize("body, message", [
     ("", "no [[scenario]] tables"),
+    ("[[scenario]\n", "s.toml"),
+])
+def test_bad_files_say_what_is_wrong(tmp_path, body, message):
+    with pytest.raises(scenarios.ScenarioError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        scenarios.load_file(_write(tmp_path, body))
+
+
+@pytest.mark.parametrize("body, message", [
     ('[[scenario]]\nname = "a"\nsteps = []', "no steps"),
     ('[[scenario]]\nname = "a"\nsteps = [{ wait = 3 }]', "unknown step 'wait'"),
     ('[[scenario]]\nname = "a"\nsteps = [{ press = "12x" }]', "bad key token"),
@@ -112,11 +120,17 @@ steps = [{ press = "1" }, { press = "2" }, { press = "3" }, { expect = "You pick
     ('[[scenario]]\nname = "a"\ncolour = 1\nsteps = [{ press = "1" }]', "unknown keys ['colour']"),
     ('[[scenario]]\nname = "a"\nsteps = [{ press = "1" }]\n[[scenario]]\nname = "a"\nsteps = [{ press = "1" }]',
      "duplicate name"),
-    ("[[scenario]\n", "s.toml"),
 ])
-def test_bad_files_say_what_is_wrong(tmp_path, body, message):
-    with pytest.raises(scenarios.ScenarioError, match=message.replace("[", r"\[").replace("]", r"\]")):
-        scenarios.load_file(_write(tmp_path, body))
+def test_a_bad_scenario_fails_with_the_reason_and_the_others_still_run(tmp_path, body, message):
+    good = '\n[[scenario]]\nname = "good"\nsteps = [{ press = "1" }, { expect = "And another." }]\n'
+    path = _write(tmp_path, body + "\n" + good)
+    loaded = scenarios.load_file(path)
+    bad = [s for s in loaded if s.problem]
+    assert len(bad) == 1 and message in bad[0].problem and str(path) in bad[0].problem
+    results = _run(path, cookie_app())
+    assert [r.status for r in results if r.scenario.problem] == ["failed"]
+    assert next(r for r in results if r.scenario.problem).message == bad[0].problem
+    assert [r.status for r in results if r.scenario.name == "good"] == ["passed"]
 
 
 def test_config_tables_merge(tmp_path):
