@@ -5,8 +5,9 @@ import shutil
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SWAP_FROM = 'options."2" = { action = "submenu", menu = "apply" }\noptions."3" = { action = "submenu", menu = "check_ways" }'
-SWAP_TO = 'options."2" = { action = "submenu", menu = "check_ways" }\noptions."3" = { action = "submenu", menu = "apply" }'
+# The main menu's keys 2 and 3 (their say phrases move with them, so the speech check still passes).
+SWAP_FROM = ('options."2" = { action = "submenu", menu = "apply"', 'options."3" = { action = "submenu", menu = "check_ways"')
+SWAP_TO = ('options."3" = { action = "submenu", menu = "apply"', 'options."2" = { action = "submenu", menu = "check_ways"')
 BROKEN = 'options."4" = { action = "submenu", menu = "nowhere" }'
 # What `ivr menus check` prints for BROKEN, word for word.
 BROKEN_MESSAGE = 'menus.toml: menu "main", option "4": unknown menu "nowhere"'
@@ -32,13 +33,14 @@ def _replace(path: Path, old: str, new: str) -> None:
 def swap_keys_2_and_3(menus: Path, prompts: Path) -> None:
     """Main menu: 2 now leads to the other ways to check, 3 to applying for a card; the English
     main menu prompt starts with NEW_WORDS."""
-    _replace(menus, SWAP_FROM, SWAP_TO)
+    for old, new in zip(SWAP_FROM, SWAP_TO):
+        _replace(menus, old, new)
     _replace(prompts / "en-US.toml", 'main_menu = "', f'main_menu = "{NEW_WORDS} ')
 
 
 def break_main_menu(menus: Path) -> None:
     """Key 4 of the main menu points at a menu that does not exist."""
     text = menus.read_text(encoding="utf-8")
-    old = 'options."4" = { action = "submenu", menu = "law" }'
+    old = 'options."4" = { action = "submenu", menu = "law"'
     assert old in text
-    menus.write_text(text.replace(old, BROKEN, 1), encoding="utf-8")
+    menus.write_text(text.replace(old, BROKEN.removesuffix(" }"), 1), encoding="utf-8")
