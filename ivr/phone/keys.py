@@ -2,7 +2,8 @@
 
 Token syntax (CLI arguments, scenario ``press`` values, ``Call.press``):
 ``123#`` digits with ``*``/``#``; ``_`` silence (let the Gather time out);
-``say:TEXT`` speech (SpeechResult); ``hangup`` the caller hangs up.
+``say:TEXT`` speech (SpeechResult); ``hangup`` the caller hangs up; ``say+hangup:TEXT`` the
+caller speaks, then hangs up (for a ``<Record>``; anywhere else it is a hang-up).
 """
 from __future__ import annotations
 
@@ -32,18 +33,20 @@ class CallerInput:
             return cls()
         if token == "hangup":
             return cls(hangup=True)
-        if token.startswith("say:"):
-            text = token[4:].strip()
-            if not text:
-                raise PhoneError("say: needs the words the caller says, e.g. say:balance")
-            return cls(speech=text)
+        for prefix, hangs_up in (("say+hangup:", True), ("say:", False)):
+            if token.startswith(prefix):
+                text = token[len(prefix):].strip()
+                if not text:
+                    raise PhoneError(f"{prefix} needs the words the caller says, e.g. {prefix}balance")
+                return cls(speech=text, hangup=hangs_up)
         if _DIGITS_RE.fullmatch(token):
             return cls(digits=token)
-        raise PhoneError(f"bad key token {token!r}: use digits 0-9*#, _ (silence), say:TEXT or hangup")
+        raise PhoneError(f"bad key token {token!r}: use digits 0-9*#, _ (silence), say:TEXT, hangup "
+                         "or say+hangup:TEXT")
 
     def __str__(self) -> str:
         if self.hangup:
-            return "hangup"
+            return f"say+hangup:{self.speech}" if self.speech is not None else "hangup"
         if self.speech is not None:
             return f"say:{self.speech}"
         return self.digits or "_"

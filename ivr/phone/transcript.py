@@ -38,6 +38,8 @@ def describe(event: dict) -> tuple[str, str]:
         said = f" saying {event['speech']!r}" if event.get("speech") else ""
         key = f", ended with {event['digits']}" if event.get("digits") else ""
         return "Record", f"{event['duration']} s{said}{key}"
+    if verb == "Beep":
+        return "Beep", "(recording starts)"
     if verb == "Pause":
         return "Pause", f"{event['length']} s"
     if verb == "Redirect":
