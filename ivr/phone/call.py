@@ -118,13 +118,18 @@ class Call:
 
         return format_call(self)
 
-    def to_dict(self) -> dict:
-        s = self.ctx.settings
-        return {"call_sid": self.sid, "status": self.status, "duration": self.duration, "ended_by": self.ended_by,
-                "from": s.caller, "to": s.called, "url": s.url, "events": self.events, "requests": self.requests}
+    def to_dict(self, show_secrets: bool = False) -> dict:
+        """The call as data; keys typed at sensitive Gathers are masked unless ``show_secrets``."""
+        from ivr.phone.transcript import masked
 
-    def to_json(self, **kwargs) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+        s = self.ctx.settings
+        events = self.events if show_secrets else [masked(e) for e in self.events]
+        return {"call_sid": self.sid, "status": self.status, "duration": self.duration, "ended_by": self.ended_by,
+                "from": s.caller, "to": s.called, "url": s.url, "account_sid": s.account_sid,
+                "events": events, "requests": self.requests}
+
+    def to_json(self, show_secrets: bool = False, **kwargs) -> str:
+        return json.dumps(self.to_dict(show_secrets), ensure_ascii=False, **kwargs)
 
     def recording_wav(self) -> bytes:
         if self.ctx.recording is None:

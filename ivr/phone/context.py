@@ -76,7 +76,7 @@ class CallContext:
         self.request_positions: list[int] = []  # events before each request, to interleave them
         self.transport = transport
         self.fetcher = Fetcher(transport, settings.auth_token, settings.timeout, settings.max_redirects,
-                               on_request=self._log_request)
+                               on_request=self._log_request, headers=settings.headers)
         self.voice = voice
         self.recording = recording
         self.audio_cache = audio_cache or AudioCache()

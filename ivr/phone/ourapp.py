@@ -62,3 +62,35 @@ def parse_config(pairs) -> dict:
         except json.JSONDecodeError:
             config[key.strip()] = value
     return config
+
+
+def route_server_log(verbose: bool = False, path: str | None = None) -> None:
+    """Where the in-process hotline's log lines go: nowhere by default (the terminal shows the
+    caller's transcript), stderr with ``verbose``, appended to ``path`` if given. Call before
+    building the app: the hotline then keeps this handler (``ivr.logs.setup_logging``)."""
+    import logging
+    import sys
+
+    from ivr.logs import LOGGER
+
+    logger = logging.getLogger(LOGGER)
+    handler = next((h for h in logger.handlers if getattr(h, "_ivr", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler._ivr = True
+        logger.addHandler(handler)
+    if path:
+        handler.setStream(open(path, "a", encoding="utf-8"))  # noqa: SIM115 - lives as long as the process
+        handler.setLevel(logging.NOTSET)
+    else:
+        handler.setLevel(logging.NOTSET if verbose else logging.CRITICAL + 1)
+    logger.propagate = bool(verbose or path)  # else Python's last-resort handler would print warnings
+
+
+def hotline_number(app) -> dict:
+    """The in-process hotline's number settings: its own status callback and fallback URL, so
+    local calls complete in its call records as Twilio's do."""
+    from ivr.phone.targets import in_process_url
+
+    return {"status_callback": in_process_url(app, "/voice/status"),
+            "fallback_url": in_process_url(app, "/voice/fallback")}

@@ -94,7 +94,9 @@ def twiml(xml: str) -> Response:
 def call_env() -> CallEnv:
     from ivr.readout import hours_text
 
-    return CallEnv(now=parse_now(current_app.config.get("NOW")), services=_hotline().services,
+    from ivr.web.test_clock import now_setting
+
+    return CallEnv(now=parse_now(now_setting()), services=_hotline().services,
                    caller=request.values.get("From"), hours_text=hours_text)
 
 
@@ -155,7 +157,10 @@ def webhook(handler):
             xml = renderer().render(reply)
             log_webhook(logging.INFO, "webhook", call=sid, route=request.path, menu=reply.menu,
                         outcome=reply.outcome, ms=round((time.perf_counter() - started) * 1000, 1))
-            return twiml(xml)
+            response = twiml(xml)
+            if getattr(reply.end, "sensitive", False):  # local phones mask what is typed here
+                response.headers["X-IVR-Sensitive-Input"] = "1"
+            return response
         except Exception as exc:
             log_webhook(logging.ERROR, "webhook failed", call=_log_sid(sid), route=request.path,
                         error=describe_error(exc), ms=round((time.perf_counter() - started) * 1000, 1))
