@@ -67,10 +67,10 @@ class CallContext:
     def __init__(self, settings: PhoneSettings, transport: Transport, voice: Voice,
                  recording: Recording | None = None, audio_cache: AudioCache | None = None,
                  queues: Queues | None = None, on_event: Callable[[dict], None] | None = None,
-                 on_sound: Callable[[Sound], None] | None = None):
+                 on_sound: Callable[[Sound], None] | None = None, clock: Clock | None = None):
         self.settings = settings
         self.sid = "CA" + uuid.uuid4().hex
-        self.clock = Clock()
+        self.clock = clock or Clock()
         self.events: list[dict] = []
         self.requests: list[dict] = []
         self.request_positions: list[int] = []  # events before each request, to interleave them

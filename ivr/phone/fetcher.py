@@ -82,10 +82,13 @@ class Fetcher:
                 location = raw.headers.get("Location")
                 if not location:
                     raise errors.FetchError(errors.HTTP_BAD_REDIRECT, f"HTTP {raw.status} without Location", url)
-                # Like every mainstream HTTP client: 303, and 301/302 after a POST, continue as a
-                # GET of the new location; 307 repeats the request as it was.
+                # 303, and 301/302 after a POST, continue as a GET of the new location, as every
+                # mainstream HTTP client does; the call's parameters go along in its query string
+                # (as on any GET webhook), so the app still knows the CallSid: Twilio's own samples
+                # (call-forwarding-flask) answer a Gather's POST with a 302 and read CallerState
+                # after it. 307 repeats the request as it was (docs/phone.md, "Redirects").
                 if raw.status == 303 or (raw.status in (301, 302) and method == "POST"):
-                    method, form = "GET", {}
+                    method = "GET"
                 url = urldefrag(urljoin(url, location))[0]
                 continue
             if 300 <= raw.status < 400:

@@ -284,8 +284,10 @@ def status_callback():
     duration = _seconds(request.values.get("CallDuration"))
     status = request.values.get("CallStatus", "")
     status = status if status in CALL_STATUSES else None
+    # Progress events (initiated, ringing, answered: a number may ask for them) do not end the call.
+    progress = request.values.get("CallStatus", "") in ("initiated", "queued", "ringing", "in-progress")
     try:
-        if valid_sid(sid):
+        if valid_sid(sid) and not progress:
             with hotline.transaction() as session:
                 hotline.calls.complete(session, sid, duration, status)
         log_webhook(logging.INFO, "webhook", call=_log_sid(sid), route=request.path, menu="-",

@@ -59,6 +59,8 @@ class Enqueue:
                     ended = yield from execute(ctx, wait, queue)
                     if not isinstance(ended, Finished) or queue.expired():
                         break
+                    if ctx.clock.real_time:  # a real-time call cannot sit through the loop here
+                        break
                     if ctx.clock.now <= started:  # wait TwiML that takes no time would loop forever
                         ctx.warn("<Enqueue> waitUrl TwiML plays nothing; the queue stops looping it")
                         break
