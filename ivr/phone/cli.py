@@ -15,7 +15,7 @@ from ivr.phone.number import NumberError, number_options, number_settings
 from ivr.phone.ourapp import hotline_app, hotline_number, parse_config, route_server_log, seeded_hotline_app
 from ivr.phone.phone import Phone
 from ivr.phone.settings import DIAL_OUTCOMES, QUEUE_OUTCOMES
-from ivr.phone.targets import AppTarget, HttpTarget, app_phone
+from ivr.phone.targets import TEST_CLOCK_CONFIG, AppTarget, HttpTarget, app_phone
 from ivr.phone.transcript import describe, format_call, masked
 
 
@@ -232,8 +232,8 @@ def load_command(keys, url, calls, concurrency, duration, scenario_file, auth_to
     for key in keys:
         CallerInput.parse(key)
     plan = scenarios.load_file(scenario_file) if scenario_file else None
-    if plan and any(s.config for s in plan):
-        click.echo("note: scenario [config] tables do not apply to a running server", err=True)
+    if plan and any(set(s.config) - TEST_CLOCK_CONFIG for s in plan):
+        click.echo("note: scenario [config] tables other than NOW do not apply to a running server", err=True)
     try:
         number = number_settings(o)
     except NumberError as exc:
@@ -241,8 +241,12 @@ def load_command(keys, url, calls, concurrency, duration, scenario_file, auth_to
     number.pop("url", None)
     number.update({k: o[k] for k in ("status_callback", "fallback_url") if o.get(k)})
     phone = Phone(url, auth_token=auth_token, timeout=timeout, pool_size=concurrency, **number)
+    # Scenarios that pin NOW send it to a test-clock server (ivr.web.test_clock), as ivr test does.
+    target = HttpTarget(url, auth_token=auth_token, timeout=timeout, pool_size=concurrency, **number) \
+        if plan and any(s.config for s in plan) else None
     with click.progressbar(length=calls, label="calls", file=sys.stderr) as bar:
-        report = run_load(phone, calls, concurrency, keys=keys, plan=plan, max_seconds=duration, progress=bar.update)
+        report = run_load(phone, calls, concurrency, keys=keys, plan=plan, max_seconds=duration, progress=bar.update,
+                          phone_for=target)
     click.echo(report.table())
     sys.exit(1 if report.failed or report.errors else 0)
 
