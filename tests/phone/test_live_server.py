@@ -128,3 +128,54 @@ def test_scenarios_in_process_leave_every_record_ended_with_its_duration(tmp_pat
     assert set(durations) <= set(records)
     assert {sid: records[sid].duration for sid in durations} == durations
     assert all(records[sid].ended_at is not None for sid in durations)
+
+
+def _ivr_call(tmp_path, *args):
+    return _ivr("call", "-c", f"DATABASE_URL=sqlite:///{tmp_path / 'cli.sqlite3'}", "-c", "VOICE_MODE=say", *args)
+
+
+def test_the_terminal_shows_the_callers_transcript_not_the_servers_log(tmp_path):
+    quiet = _ivr_call(tmp_path, "2", "9")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "Say [en-US]" in quiet.stdout
+    assert "webhook" not in quiet.stdout + quiet.stderr and "DEVELOPMENT MODE" not in quiet.stderr
+    loud = _ivr_call(tmp_path, "-v", "2", "9")
+    assert "INFO webhook" in loud.stderr and "route=/voice/input" in loud.stderr
+    log = tmp_path / "server.log"
+    filed = _ivr_call(tmp_path, "--server-log", str(log), "2", "9")
+    assert "webhook" not in filed.stdout + filed.stderr
+    assert "route=/voice/status" in log.read_text(encoding="utf-8")
+
+
+def test_the_hotlines_id_number_and_password_are_masked_in_the_transcript(tmp_path):
+    keys = ("2", "1", "110101199003074573#", "074573#", "1")
+    shown = _ivr_call(tmp_path, *keys)
+    assert "110101199003074573" not in shown.stdout and "074573" not in shown.stdout.replace("12333", "")
+    assert "•" * 18 in shown.stdout
+    as_json = _ivr_call(tmp_path, "--json", *keys)
+    assert "110101199003074573" not in as_json.stdout
+    revealed = _ivr_call(tmp_path, "--show-secrets", *keys)
+    assert "110101199003074573" in revealed.stdout
+
+
+def test_progress_events_do_not_end_the_record_and_completed_does(tmp_path):
+    from ivr.phone.targets import app_phone
+
+    app = seeded_hotline_app({"VOICE_MODE": "say"}, tmp_path)
+    phone = app_phone(app, **hotline_number(app), hold_callbacks=True,
+                      status_callback_events=("initiated", "ringing", "answered", "completed"))
+    call = phone.dial()
+    call.press("2")
+    call.hangup()
+    pending = call.callbacks.pending
+    assert [p.params["CallStatus"] for p in pending] == ["initiated", "ringing", "in-progress", "completed"]
+    completed = pending.pop()
+    assert [p.params["CallStatus"] for p in call.callbacks.drain()] == ["initiated", "ringing", "in-progress"]
+    database = str(app.extensions["ivr_db"].engine.url)
+    [record] = _records(database)
+    assert record.ended_at is None  # progress events do not end the call
+    pending.append(completed)
+    call.drain_callbacks()
+    [record] = _records(database)
+    assert record.ended_at is not None and record.duration == math.ceil(call.duration)
+    assert record.outcome == "abandoned"  # the caller hung up before the hotline ended the call
