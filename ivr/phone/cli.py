@@ -12,7 +12,7 @@ from ivr.phone import scenario as scenarios
 from ivr.phone.errors import PhoneError
 from ivr.phone.keys import CallerInput
 from ivr.phone.number import NumberError, number_options, number_settings
-from ivr.phone.ourapp import hotline_app, hotline_number, parse_config, route_server_log, seeded_hotline_app
+from ivr.phone.ourapp import hotline_app, hotline_number, parse_config, seeded_hotline_app, server_log
 from ivr.phone.phone import Phone
 from ivr.phone.settings import DIAL_OUTCOMES, QUEUE_OUTCOMES
 from ivr.phone.targets import TEST_CLOCK_CONFIG, AppTarget, HttpTarget, app_phone
@@ -69,7 +69,6 @@ def _phone_for(o: dict, config: dict | None = None):
     url = settings.pop("url", None)
     if url:
         return Phone(url, **settings)
-    route_server_log(o.get("verbose", False), o.get("server_log"))
     app = _build_app(_config(o) if config is None else config)
     return app_phone(app, **{**hotline_number(app), **settings})
 
@@ -115,8 +114,13 @@ def _handle_phone_errors(func):
 @_handle_phone_errors
 def call_command(keys, as_json, record, play, **o):
     """Place one call. Each KEY answers one input point: digits with * and #, _ for silence,
-    say:TEXT for speech, hangup. With no KEYS on a terminal, the call is interactive.
-    Exits 1 when Twilio would have reported an error."""
+    say:TEXT for speech, hangup, say+hangup:TEXT. With no KEYS on a terminal, the call is
+    interactive. Exits 1 when Twilio would have reported an error."""
+    with server_log(o["verbose"], o["server_log"]):
+        _call(keys, as_json, record, play, o)
+
+
+def _call(keys, as_json, record, play, o):
     for key in keys:
         CallerInput.parse(key)  # reject bad tokens before dialling
     verbose, show_secrets = o["verbose"], o["show_secrets"]
@@ -180,11 +184,11 @@ def test_command(paths, junit, select, **o):
         if url:
             target = HttpTarget(url, **settings)
         else:
-            route_server_log(o["verbose"], o["server_log"])
             target = AppTarget(lambda config: _build_app(config, seeded_in=scratch), _config(o),
                                number=hotline_number, **settings)
         started = time.perf_counter()
-        results = [_run_and_report(item, target) for item in loaded]
+        with server_log(o["verbose"], o["server_log"]):
+            results = [_run_and_report(item, target) for item in loaded]
     counts = {s: sum(r.status == s for r in results) for s in ("passed", "failed", "skipped")}
     click.echo(f"{counts['passed']} passed, {counts['failed']} failed, {counts['skipped']} skipped "
                f"in {time.perf_counter() - started:.1f} s")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -64,10 +65,12 @@ def parse_config(pairs) -> dict:
     return config
 
 
-def route_server_log(verbose: bool = False, path: str | None = None) -> None:
-    """Where the in-process hotline's log lines go: nowhere by default (the terminal shows the
-    caller's transcript), stderr with ``verbose``, appended to ``path`` if given. Call before
-    building the app: the hotline then keeps this handler (``ivr.logs.setup_logging``)."""
+@contextmanager
+def server_log(verbose: bool = False, path: str | None = None):
+    """Within: where the in-process hotline's log lines go: nowhere by default (the terminal
+    shows the caller's transcript), stderr with ``verbose``, appended to ``path`` if given.
+    Enter before building the app (the hotline then keeps this handler, ``ivr.logs.setup_logging``);
+    the handler is put back as it was on exit."""
     import logging
     import sys
 
@@ -75,16 +78,23 @@ def route_server_log(verbose: bool = False, path: str | None = None) -> None:
 
     logger = logging.getLogger(LOGGER)
     handler = next((h for h in logger.handlers if getattr(h, "_ivr", False)), None)
-    if handler is None:
+    created = handler is None
+    if created:
         handler = logging.StreamHandler(sys.stderr)
         handler._ivr = True
         logger.addHandler(handler)
-    if path:
-        handler.setStream(open(path, "a", encoding="utf-8"))  # noqa: SIM115 - lives as long as the process
-        handler.setLevel(logging.NOTSET)
-    else:
-        handler.setLevel(logging.NOTSET if verbose else logging.CRITICAL + 1)
-    logger.propagate = bool(verbose or path)  # else Python's last-resort handler would print warnings
+    saved = (handler.level, handler.stream)
+    log_file = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115 - closed below
+    if log_file:
+        handler.setStream(log_file)
+    handler.setLevel(logging.NOTSET if verbose or path else logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        handler.setLevel(saved[0])
+        handler.setStream(saved[1])
+        if log_file:
+            log_file.close()
 
 
 def hotline_number(app) -> dict:
