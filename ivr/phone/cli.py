@@ -140,10 +140,13 @@ def _call(keys, as_json, record, play, o):
         if interactive else None
     call = phone.dial(record=record, on_event=printer, on_sound=speaker)
     if interactive:
-        click.echo("Keys: digits 0-9 * #, _ for silence, say:TEXT, hangup (Ctrl-D hangs up).", err=True)
+        click.echo("Keys: digits 0-9 * #, _ for silence, say:TEXT, hangup, say+hangup:TEXT (Ctrl-D hangs up).",
+                   err=True)
         while call.advance() is not None:
+            # Keys for a sensitive Gather (the app marked it) are not echoed, unless --show-secrets.
+            secret = getattr(getattr(call.ctx.position, "doc", None), "sensitive", False) and not show_secrets
             try:
-                token = click.prompt("keys", prompt_suffix="> ", default="_", show_default=False)
+                token = click.prompt("keys", prompt_suffix="> ", default="_", show_default=False, hide_input=secret)
                 call.press(token)
             except PhoneError as exc:
                 click.echo(str(exc), err=True)
