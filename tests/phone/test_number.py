@@ -253,3 +253,15 @@ def test_the_cli_takes_the_number_flags(serve, tmp_path):
     assert json.loads(again.output)["account_sid"] == data["account_sid"]  # stable between runs
     show = runner.invoke(call_command, ["--url", base + "/voice", "--show-secrets", "654321#"])
     assert "654321" in show.output
+
+
+def test_interactive_keys_at_a_sensitive_gather_are_not_echoed(serve, monkeypatch):
+    import ivr.phone.cli as cli
+
+    monkeypatch.setattr(cli, "_on_a_terminal", lambda: True)
+    app = _secret_app()
+    base = serve(app)
+    result = CliRunner().invoke(call_command, ["--url", base + "/voice"], input="123456#\n")
+    assert result.exit_code == 0, result.output
+    assert _forms(app, "/checked")[0]["Digits"] == "123456"
+    assert "123456" not in result.output and "Checked." in result.output
