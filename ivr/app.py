@@ -54,4 +54,7 @@ def create_app(config: dict | None = None) -> Flask:
         if hasattr(module, "init_app"):
             module.init_app(app)
         app.register_blueprint(module.bp)
+    from ivr.web import test_clock
+
+    test_clock.init_app(app)  # IVR_TEST_CLOCK (development only)
     return app

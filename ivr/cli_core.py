@@ -20,6 +20,13 @@ def build_app(overrides: dict | None = None):
         for line in exc.problems:
             click.echo(f"  {line}", err=True)
         sys.exit(2)
+    except RuntimeError as exc:
+        from ivr.web.test_clock import TestClockRefused
+
+        if not isinstance(exc, TestClockRefused):
+            raise
+        click.echo(f"The hotline cannot start: {exc}", err=True)
+        sys.exit(2)
 
 
 @click.command()

@@ -35,6 +35,9 @@ DEFAULTS: dict[str, object] = {
     "INITIAL_PASSWORD": "id_last6",
     # ISO date-time that stands in for "now" (demos and tests of business hours).
     "NOW": None,
+    # Development only: requests may set "now" with an X-IVR-Test-Now header (ivr.web.test_clock),
+    # so `ivr test --url` can run scenarios that pin the time. Refused with TWILIO_AUTH_TOKEN set.
+    "TEST_CLOCK": False,
     "TWILIO_AUTH_TOKEN": None,
     "TWILIO_ACCOUNT_SID": None,
     # TTS: local text-to-speech (pyttsx3 on espeak-ng) and prompt audio (see docs/audio.md).
@@ -65,7 +68,7 @@ DEFAULTS: dict[str, object] = {
 }
 
 # On/off settings: whatever the environment or an override gives is turned into a bool.
-BOOLEAN_SETTINGS = ("SOFTPHONE",)
+BOOLEAN_SETTINGS = ("SOFTPHONE", "TEST_CLOCK")
 _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 

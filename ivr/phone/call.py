@@ -13,9 +13,7 @@ into a fresh ``CallContext`` (``restore_state``) and build ``Call(ctx, resume_fr
 from __future__ import annotations
 
 import dataclasses
-import email.utils
 import json
-import math
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -61,6 +59,8 @@ class Call:
         self._offset = 0  # characters of the cursor event's text already matched
         self._matched = -1  # index of the event the last expect matched
         if resume_from is None:
+            ctx.status_event("initiated")
+            ctx.status_event("ringing")
             self._script = run_call(ctx)
             self._send(None)
         else:
@@ -118,13 +118,18 @@ class Call:
 
         return format_call(self)
 
-    def to_dict(self) -> dict:
-        s = self.ctx.settings
-        return {"call_sid": self.sid, "status": self.status, "duration": self.duration, "ended_by": self.ended_by,
-                "from": s.caller, "to": s.called, "url": s.url, "events": self.events, "requests": self.requests}
+    def to_dict(self, show_secrets: bool = False) -> dict:
+        """The call as data; keys typed at sensitive Gathers are masked unless ``show_secrets``."""
+        from ivr.phone.transcript import masked
 
-    def to_json(self, **kwargs) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, **kwargs)
+        s = self.ctx.settings
+        events = self.events if show_secrets else [masked(e) for e in self.events]
+        return {"call_sid": self.sid, "status": self.status, "duration": self.duration, "ended_by": self.ended_by,
+                "from": s.caller, "to": s.called, "url": s.url, "account_sid": s.account_sid,
+                "events": events, "requests": self.requests}
+
+    def to_json(self, show_secrets: bool = False, **kwargs) -> str:
+        return json.dumps(self.to_dict(show_secrets), ensure_ascii=False, **kwargs)
 
     def recording_wav(self) -> bytes:
         if self.ctx.recording is None:
@@ -308,13 +313,22 @@ class Call:
         ctx = self.ctx
         if ended.by == "caller":
             ctx.emit("Hangup", by="caller")
-        s = ctx.settings
-        if s.status_callback:
-            ctx.call_status = ended.status
-            ctx.callback(s.status_callback, s.status_callback_method, ctx.params(
-                CallDuration=str(math.ceil(self.duration)), CallbackSource="call-progress-events",
-                SequenceNumber="0", Timestamp=email.utils.formatdate(usegmt=True)))
         ctx.call_status = ended.status
+        ctx.status_event("completed", ended.status, self.duration)
         if self.record_to is not None:
             Path(self.record_to).write_bytes(self.recording_wav())
-        ctx.transport.close()
+        if not ctx.settings.hold_callbacks:
+            self.drain_callbacks()
+
+    @property
+    def callbacks(self):
+        """The call's asynchronous callbacks (``ivr.phone.callbacks``): ``.pending``, ``.delivered``."""
+        return self.ctx.callbacks
+
+    def drain_callbacks(self) -> list:
+        """Deliver every callback still pending, in Twilio's order; after the call has ended
+        the transport is closed once they are out."""
+        sent = self.ctx.callbacks.drain()
+        if self.ended is not None:
+            self.ctx.transport.close()
+        return sent

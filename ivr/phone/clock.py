@@ -40,7 +40,9 @@ def keys_seconds(digits: str) -> float:
 
 
 class Clock:
-    """Seconds since the call was placed."""
+    """Seconds since the call was placed, simulated: prompts and timeouts move it on."""
+
+    real_time = False
 
     def __init__(self) -> None:
         self.now = 0.0
@@ -48,4 +50,29 @@ class Clock:
     def advance(self, seconds: float) -> float:
         if seconds > 0:
             self.now += seconds
+        return self.now
+
+
+class WallClock(Clock):
+    """Seconds since ``started`` (a ``time.time()``) on the wall clock, for a call a person makes
+    in real time (the browser softphone): prompts and timeouts take the time they really take,
+    so the call's transcript, status callback and record all show the real duration. Nothing
+    the call does moves it; a saved call's clock is not restored (``now`` ignores assignment)."""
+
+    real_time = True
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+
+    @property
+    def now(self) -> float:
+        import time
+
+        return round(time.time() - self.started, 3)
+
+    @now.setter
+    def now(self, _value: float) -> None:
+        pass
+
+    def advance(self, seconds: float) -> float:
         return self.now

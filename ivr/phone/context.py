@@ -1,7 +1,10 @@
 """One call's state: its parameters, clock, events, webhook fetches and the Twilio error path."""
 from __future__ import annotations
 
+import email.utils
+import math
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from typing import Callable
@@ -10,6 +13,7 @@ from urllib.parse import unquote, urljoin
 from ivr.phone import document as documents
 from ivr.phone import errors
 from ivr.phone.audio import Recording
+from ivr.phone.callbacks import Callbacks
 from ivr.phone.clock import Clock
 from ivr.phone.document import Document
 from ivr.phone.fetcher import Fetcher
@@ -63,16 +67,16 @@ class CallContext:
     def __init__(self, settings: PhoneSettings, transport: Transport, voice: Voice,
                  recording: Recording | None = None, audio_cache: AudioCache | None = None,
                  queues: Queues | None = None, on_event: Callable[[dict], None] | None = None,
-                 on_sound: Callable[[Sound], None] | None = None):
+                 on_sound: Callable[[Sound], None] | None = None, clock: Clock | None = None):
         self.settings = settings
         self.sid = "CA" + uuid.uuid4().hex
-        self.clock = Clock()
+        self.clock = clock or Clock()
         self.events: list[dict] = []
         self.requests: list[dict] = []
         self.request_positions: list[int] = []  # events before each request, to interleave them
         self.transport = transport
         self.fetcher = Fetcher(transport, settings.auth_token, settings.timeout, settings.max_redirects,
-                               on_request=self._log_request)
+                               on_request=self._log_request, headers=settings.headers)
         self.voice = voice
         self.recording = recording
         self.audio_cache = audio_cache or AudioCache()
@@ -84,6 +88,9 @@ class CallContext:
         self.verbs_run = 0
         self.webhooks = 0  # TwiML fetches, for the loop guard
         self.position = None  # ivr.phone.interpreter.Position: the verb running, set by the interpreter
+        self.callbacks = Callbacks(self)
+        self.started_wall = time.time()  # when the call was placed, for callbacks' Timestamp
+        self.status_sequence = 0  # SequenceNumber of the next status callback
 
     # -- saving and carrying on -------------------------------------------------------------
     def export_state(self) -> dict:
@@ -92,7 +99,9 @@ class CallContext:
         fresh context (``restore_state``), in any process. Settings are not included."""
         return {"sid": self.sid, "clock": self.clock.now, "events": self.events, "requests": self.requests,
                 "request_positions": self.request_positions, "call_status": self.call_status,
-                "answered_at": self.answered_at, "verbs_run": self.verbs_run, "webhooks": self.webhooks}
+                "answered_at": self.answered_at, "verbs_run": self.verbs_run, "webhooks": self.webhooks,
+                "callbacks": self.callbacks.export(), "started_wall": self.started_wall,
+                "status_sequence": self.status_sequence}
 
     def restore_state(self, state: dict) -> None:
         """Take over a state from ``export_state`` (as is, or after a round trip through JSON)."""
@@ -105,6 +114,9 @@ class CallContext:
         self.answered_at = state["answered_at"]
         self.verbs_run = int(state["verbs_run"])
         self.webhooks = int(state["webhooks"])
+        self.callbacks.restore(state.get("callbacks"))
+        self.started_wall = float(state.get("started_wall") or self.started_wall)
+        self.status_sequence = int(state.get("status_sequence", 0))
 
     @contextmanager
     def replaying(self):
@@ -120,6 +132,8 @@ class CallContext:
             "answer": lambda: None,
             "fetch_audio": lambda url: (None, None),
             "callback": lambda *args, **kwargs: None,
+            "schedule": lambda *args, **kwargs: None,
+            "status_event": lambda *args, **kwargs: None,
             "load": _no_load,
         }
         self.__dict__.update(quiet)  # instance attributes shadow the methods
@@ -138,6 +152,11 @@ class CallContext:
             "Caller": s.caller, "Called": s.called, "CallStatus": self.call_status,
             "Direction": "inbound", "ApiVersion": "2010-04-01",
         }
+        for field, value in s.caller_location.items():
+            base["From" + field.capitalize()] = base["Caller" + field.capitalize()] = str(value)
+        for field, value in s.called_location.items():
+            base["To" + field.capitalize()] = base["Called" + field.capitalize()] = str(value)
+        base.update(s.params)
         base.update(extra)
         return base
 
@@ -158,15 +177,40 @@ class CallContext:
                 self.on_sound(sound)
         self.clock.advance(sound.seconds)
         self.check_guard()
+        self.callbacks.deliver_due()
         return sound.seconds
 
     def wait(self, seconds: float) -> None:
         self.clock.advance(seconds)
         self.check_guard()
+        self.callbacks.deliver_due()
 
     def answer(self) -> None:
         if self.answered_at is None:
             self.answered_at = self.clock.now
+            self.status_event("answered")
+
+    # -- asynchronous callbacks (ivr.phone.callbacks) ---------------------------------------
+    def schedule(self, kind: str, url: str, method: str, params: dict, delay: float = 0.0) -> None:
+        self.callbacks.schedule(kind, url, method, params, delay)
+
+    def timestamp(self) -> str:
+        """RFC 2822, as Twilio's Timestamp: when the call was placed plus its simulated time."""
+        return email.utils.formatdate(self.started_wall + self.clock.now, usegmt=True)
+
+    def status_event(self, event: str, status: str | None = None, duration: float = 0.0) -> None:
+        """Schedule the number's status callback for ``event``, if it asked for that event."""
+        s = self.settings
+        if not s.status_callback or event not in s.status_callback_events:
+            return
+        call_status = {"initiated": "initiated", "ringing": "ringing", "answered": "in-progress"}.get(event, status)
+        extra = {"CallStatus": call_status, "CallbackSource": "call-progress-events",
+                 "SequenceNumber": str(self.status_sequence), "Timestamp": self.timestamp()}
+        if event == "completed":
+            seconds = math.ceil(duration - 1e-9) if duration > 0 else 0
+            extra.update(CallDuration=str(seconds), Duration=str(math.ceil(seconds / 60)))
+        self.status_sequence += 1
+        self.schedule("status", s.status_callback, s.status_callback_method, self.params(**extra))
 
     def warn(self, message: str, code: int = errors.SCHEMA_WARNING, **fields) -> None:
         self.emit("Warning", code=code, message=message, **fields)
@@ -210,6 +254,7 @@ class CallContext:
 
     def _load(self, url: str, method: str, params: dict[str, str]) -> Document:
         self.check_guard()
+        self.callbacks.deliver_due()
         try:
             fetched = self.fetcher.fetch(url, method, params)
         finally:
@@ -236,7 +281,8 @@ class CallContext:
         return fetched.body, text
 
     def callback(self, url: str, method: str, params: dict[str, str]) -> None:
-        """Fire-and-forget webhooks (status, transcription): the answer is ignored."""
+        """Fire-and-forget webhooks (status, transcription): the answer is ignored, a failure is
+        an Error event the call survives."""
         try:
             self.fetcher.fetch(url, method, params, purpose="callback")
         except errors.FetchError as exc:

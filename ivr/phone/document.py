@@ -13,6 +13,12 @@ class Document:
     url: str  # relative URLs resolve against it; a Gather without action posts back to it
     verbs: list[ET.Element]
     warnings: list[str] = field(default_factory=list)
+    sensitive: bool = False  # the app marked its <Gather> input secret (SENSITIVE_HEADER)
+
+
+# An app's way to say "what the caller types here is secret" (an ID number, a password), for
+# transcripts to mask; Twilio ignores response headers, so the TwiML stays as Twilio reads it.
+SENSITIVE_HEADER = "X-IVR-Sensitive-Input"
 
 
 def _charset(fetched: Fetched) -> str:
@@ -43,4 +49,5 @@ def parse(fetched: Fetched) -> Document:
                                 fetched.url)
     warnings = [problem for verb in root for problem in schema.problems(verb)]
     warnings += [f"<Response> has no attribute {schema.attribute_name(a)!r}" for a in root.attrib]
-    return Document(fetched.url, list(root), warnings)
+    sensitive = bool((fetched.headers.get(SENSITIVE_HEADER) or "").strip()) if fetched.headers else False
+    return Document(fetched.url, list(root), warnings, sensitive)

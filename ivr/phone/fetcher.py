@@ -19,6 +19,10 @@ TWIML_LIMIT = 64 * 1024
 AUDIO_LIMIT = 64 * 1024 * 1024  # not a Twilio figure: a cap so a bad URL cannot fill memory
 FOLLOWED_REDIRECTS = frozenset({301, 302, 303, 307})
 USER_AGENT = "TwilioProxy/1.1"
+# The test clock of a development server (the hotline's ivr.web.test_clock speaks it; any app may):
+# the phone sends the scenario's pinned time, the server answers with the acknowledgement.
+TEST_NOW_HEADER = "X-IVR-Test-Now"
+TEST_CLOCK_ACK = "X-IVR-Test-Clock"
 
 
 @dataclass
@@ -52,8 +56,10 @@ class Fetcher:
     """One per call. ``on_request`` receives a dict per HTTP exchange (for transcripts and load stats)."""
 
     def __init__(self, transport: Transport, auth_token: str | None = None, timeout: float = 15.0,
-                 max_redirects: int = 10, on_request: Callable[[dict], None] | None = None):
+                 max_redirects: int = 10, on_request: Callable[[dict], None] | None = None,
+                 headers: Mapping[str, str] | None = None):
         self.transport = transport
+        self.extra_headers = dict(headers or {})
         self.auth_token = auth_token
         self.timeout = timeout
         self.max_redirects = max_redirects
@@ -76,10 +82,13 @@ class Fetcher:
                 location = raw.headers.get("Location")
                 if not location:
                     raise errors.FetchError(errors.HTTP_BAD_REDIRECT, f"HTTP {raw.status} without Location", url)
-                # Like every mainstream HTTP client: 303, and 301/302 after a POST, continue as a
-                # GET of the new location; 307 repeats the request as it was.
+                # 303, and 301/302 after a POST, continue as a GET of the new location, as every
+                # mainstream HTTP client does; the call's parameters go along in its query string
+                # (as on any GET webhook), so the app still knows the CallSid: Twilio's own samples
+                # (call-forwarding-flask) answer a Gather's POST with a 302 and read CallerState
+                # after it. 307 repeats the request as it was (docs/phone.md, "Redirects").
                 if raw.status == 303 or (raw.status in (301, 302) and method == "POST"):
-                    method, form = "GET", {}
+                    method = "GET"
                 url = urldefrag(urljoin(url, location))[0]
                 continue
             if 300 <= raw.status < 400:
@@ -90,7 +99,7 @@ class Fetcher:
     def _exchange(self, method: str, url: str, form: dict[str, str] | None, purpose: str):
         target = with_query(url, form) if method == "GET" else url
         body = None if method == "GET" else form
-        headers = {"User-Agent": USER_AGENT}
+        headers = {**self.extra_headers, "User-Agent": USER_AGENT}
         if self.auth_token:
             headers["X-Twilio-Signature"] = signature(self.auth_token, target, body)
         limit = AUDIO_LIMIT if purpose == "audio" else TWIML_LIMIT
@@ -103,6 +112,8 @@ class Fetcher:
             self._log(record)
             raise errors.FetchError(exc.code, exc.message, url) from None
         record.update(status=raw.status, ms=round((time.perf_counter() - started) * 1000, 3))
+        if TEST_NOW_HEADER in self.extra_headers:  # did the server take the test clock?
+            record["test_clock"] = bool(raw.headers.get(TEST_CLOCK_ACK))
         self._log(record)
         return raw
 

@@ -3,7 +3,9 @@
 Token syntax (CLI arguments, scenario ``press`` values, ``Call.press``):
 ``123#`` digits with ``*``/``#``; ``_`` silence (let the Gather time out);
 ``say:TEXT`` speech (SpeechResult, Confidence 0.9); ``say@0.4:TEXT`` speech the recogniser is
-only 40% sure of (Confidence 0.4); ``hangup`` the caller hangs up.
+only 40% sure of (Confidence 0.4); ``hangup`` the caller hangs up; ``say+hangup:TEXT`` (or
+``say+hangup@0.4:TEXT``) the caller speaks, then hangs up (for a ``<Record>``; anywhere else it
+is a hang-up).
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from ivr.phone.errors import PhoneError
 
 DTMF_KEYS = "0123456789*#"
 _DIGITS_RE = re.compile(r"[0-9*#]+")
-_SAY_RE = re.compile(r"say(?:@(?P<confidence>[0-9.]+))?:(?P<text>.*)", re.DOTALL)
+_SAY_RE = re.compile(r"say(?P<hangup>\+hangup)?(?:@(?P<confidence>[0-9.]+))?:(?P<text>.*)", re.DOTALL)
 DEFAULT_CONFIDENCE = 0.9   # what the phone reports for clear speech
 
 
@@ -39,16 +41,22 @@ class CallerInput:
         said = _SAY_RE.fullmatch(token)
         if said:
             text = said["text"].strip()
+            prefix = "say+hangup:" if said["hangup"] else "say:"
             if not text:
-                raise PhoneError("say: needs the words the caller says, e.g. say:balance")
-            return cls(speech=text, confidence=check_confidence(said["confidence"]))
+                raise PhoneError(f"{prefix} needs the words the caller says, e.g. {prefix}balance")
+            return cls(speech=text, confidence=check_confidence(said["confidence"]),
+                       hangup=bool(said["hangup"]))
         if _DIGITS_RE.fullmatch(token):
             return cls(digits=token)
-        raise PhoneError(f"bad key token {token!r}: use digits 0-9*#, _ (silence), say:TEXT or hangup")
+        raise PhoneError(f"bad key token {token!r}: use digits 0-9*#, _ (silence), say:TEXT, hangup "
+                         "or say+hangup:TEXT")
 
     def __str__(self) -> str:
         if self.hangup:
-            return "hangup"
+            if self.speech is None:
+                return "hangup"
+            conf = f"@{self.confidence:g}" if self.confidence is not None else ""
+            return f"say+hangup{conf}:{self.speech}"
         if self.speech is not None:
             if self.confidence is not None:
                 return f"say@{self.confidence:g}:{self.speech}"

@@ -56,9 +56,12 @@ class LoadReport:
 
 
 def run_load(phone: Phone, calls: int, concurrency: int, *, keys=(), plan: list | None = None,
-             max_seconds: float | None = None, progress: Callable[[int], None] | None = None) -> LoadReport:
+             max_seconds: float | None = None, progress: Callable[[int], None] | None = None,
+             phone_for: Callable | None = None) -> LoadReport:
     """Place ``calls`` calls, ``concurrency`` at a time, stopping early after ``max_seconds``.
-    Each call follows the next scenario of ``plan`` in turn, or answers with ``keys``."""
+    Each call follows the next scenario of ``plan`` in turn (on ``phone_for(scenario)``, e.g. an
+    ``HttpTarget`` that sends a pinned NOW to a test-clock server; default ``phone``), or
+    answers with ``keys``."""
     if calls < 1 or concurrency < 1:
         raise ValueError("calls and concurrency must be at least 1")
     report = LoadReport()
@@ -78,7 +81,7 @@ def run_load(phone: Phone, calls: int, concurrency: int, *, keys=(), plan: list 
         call, failure = None, None
         try:
             if plan:
-                result = scenarios.run(plan[index % len(plan)], lambda s: phone)
+                result = scenarios.run(plan[index % len(plan)], phone_for or (lambda s: phone))
                 call = result.call
                 if result.status == "failed":
                     failure = f"{result.scenario.name}: {result.message.splitlines()[0]}"

@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 
@@ -62,3 +63,44 @@ def parse_config(pairs) -> dict:
         except json.JSONDecodeError:
             config[key.strip()] = value
     return config
+
+
+@contextmanager
+def server_log(verbose: bool = False, path: str | None = None):
+    """Within: where the in-process hotline's log lines go: nowhere by default (the terminal
+    shows the caller's transcript), stderr with ``verbose``, appended to ``path`` if given.
+    Enter before building the app (the hotline then keeps this handler, ``ivr.logs.setup_logging``);
+    the handler is put back as it was on exit."""
+    import logging
+    import sys
+
+    from ivr.logs import LOGGER
+
+    logger = logging.getLogger(LOGGER)
+    handler = next((h for h in logger.handlers if getattr(h, "_ivr", False)), None)
+    created = handler is None
+    if created:
+        handler = logging.StreamHandler(sys.stderr)
+        handler._ivr = True
+        logger.addHandler(handler)
+    saved = (handler.level, handler.stream)
+    log_file = open(path, "a", encoding="utf-8") if path else None  # noqa: SIM115 - closed below
+    if log_file:
+        handler.setStream(log_file)
+    handler.setLevel(logging.NOTSET if verbose or path else logging.CRITICAL + 1)
+    try:
+        yield
+    finally:
+        handler.setLevel(saved[0])
+        handler.setStream(saved[1])
+        if log_file:
+            log_file.close()
+
+
+def hotline_number(app) -> dict:
+    """The in-process hotline's number settings: its own status callback and fallback URL, so
+    local calls complete in its call records as Twilio's do."""
+    from ivr.phone.targets import in_process_url
+
+    return {"status_callback": in_process_url(app, "/voice/status"),
+            "fallback_url": in_process_url(app, "/voice/fallback")}

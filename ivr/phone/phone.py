@@ -41,15 +41,16 @@ class Phone:
         return HttpTransport(self._adapter)
 
     def dial(self, *, record: str | Path | bool | None = None, on_event: Callable[[dict], None] | None = None,
-             on_sound: Callable | None = None, **overrides) -> Call:
+             on_sound: Callable | None = None, clock=None, **overrides) -> Call:
         """Place a call and run it to the first input point. ``record``: a WAV path to write at
         the end, or True to keep the audio for ``call.recording_wav()``. ``overrides``: settings
-        for this call only (e.g. caller="+86...", dial_outcome="busy")."""
+        for this call only (e.g. caller="+86...", dial_outcome="busy"). ``clock``: the call's
+        clock (default simulated; ``ivr.phone.clock.WallClock`` for a call a person makes live)."""
         settings = replace(self.settings, **overrides) if overrides else self.settings
         need_audio = bool(record) or on_sound is not None
         ctx = CallContext(settings, self.transport(), Voice(need_audio, self.tts),
                           recording=Recording() if record else None, audio_cache=self.audio_cache,
-                          queues=self.queues, on_event=on_event, on_sound=on_sound)
+                          queues=self.queues, on_event=on_event, on_sound=on_sound, clock=clock)
         return Call(ctx, record_to=record if isinstance(record, (str, Path)) else None)
 
     def run(self, keys: Iterable[str] = (), **dial_options) -> Call:

@@ -184,6 +184,15 @@ class Result:
     seconds: float = 0.0  # wall time
 
 
+def _test_clock_refused(call: Call) -> str | None:
+    """Why a scenario that pins the time could not run against this server, or None."""
+    answers = [r.get("test_clock") for r in call.requests if r["purpose"] == "twiml" and "test_clock" in r]
+    if answers and not all(answers):
+        return (f"pins NOW, and the server at {call.ctx.settings.url} ignored the test clock "
+                "(start it with IVR_TEST_CLOCK=true, development only)")
+    return None
+
+
 def run(scenario: Scenario, phone_for: Callable[[Scenario], object]) -> Result:
     """Run one scenario on the phone ``phone_for(scenario)`` gives (a str there means: skip, why)."""
     started = time.perf_counter()
@@ -202,9 +211,15 @@ def run(scenario: Scenario, phone_for: Callable[[Scenario], object]) -> Result:
             step.apply(call)
         except AssertionError as exc:
             call.hangup()
+            refused = _test_clock_refused(call)
+            if refused:
+                return Result(scenario, "skipped", call, refused, time.perf_counter() - started)
             return Result(scenario, "failed", call, f"step {number} ({step.describe()}): {exc}",
                           time.perf_counter() - started)
     call.finish()
+    refused = _test_clock_refused(call)
+    if refused:
+        return Result(scenario, "skipped", call, refused, time.perf_counter() - started)
     problems = ([] if scenario.allow_errors else [f"error {e['code']}: {e['message']}" for e in call.errors]) + \
         ([] if scenario.allow_warnings else [f"warning {e['code']}: {e['message']}" for e in call.warnings])
     if problems:

@@ -77,9 +77,9 @@ def waiting_verb(data: dict) -> ET.Element | None:
     return ET.fromstring(waiting["verbs"])[0]
 
 
-def restore(phone, data: dict) -> Call:
+def restore(phone, data: dict, clock=None) -> Call:
     """A call that carries on from ``data`` (see ``snapshot``) on ``phone``'s transport, waiting
-    for the caller at the point where it was saved."""
+    for the caller at the point where it was saved (on ``clock``, default the simulated one)."""
     if not isinstance(data, dict) or data.get("version") != VERSION:
         raise SnapshotError(f"not a version {VERSION} call snapshot")
     if data.get("ended") or not data.get("waiting"):
@@ -89,7 +89,7 @@ def restore(phone, data: dict) -> Call:
     except TypeError as exc:
         raise SnapshotError(f"saved settings do not fit this phone: {exc}") from None
     ctx = CallContext(settings, phone.transport(), Voice(False, phone.tts), audio_cache=phone.audio_cache,
-                      queues=phone.queues)
+                      queues=phone.queues, clock=clock)
     ctx.restore_state(data)
     waiting = data["waiting"]
     try:

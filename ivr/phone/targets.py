@@ -25,9 +25,13 @@ def app_phone(app, path: str = "/voice", **settings) -> Phone:
 class AppTarget:
     """``factory(config) -> WSGI app``; scenarios' [config] tables are merged over ``base_config``."""
 
-    def __init__(self, factory: Callable[[dict], object], base_config: dict | None = None, **settings):
+    def __init__(self, factory: Callable[[dict], object], base_config: dict | None = None,
+                 number: Callable[[object], dict] | None = None, **settings):
+        """``number(app)``: default number settings for that app (e.g. its own status callback);
+        ``settings`` win over them."""
         self.factory = factory
         self.base_config = dict(base_config or {})
+        self.number = number
         self.settings = settings
         self._phones: dict[str, Phone] = {}
 
@@ -35,16 +39,24 @@ class AppTarget:
         merged = {**self.base_config, **(config or {})}
         key = json.dumps(merged, sort_keys=True, default=str)
         if key not in self._phones:
-            self._phones[key] = app_phone(self.factory(merged), **self.settings)
+            app = self.factory(merged)
+            defaults = self.number(app) if self.number else {}
+            self._phones[key] = app_phone(app, **{**defaults, **self.settings})
         return self._phones[key]
 
     def __call__(self, scenario) -> Phone:
         return self.phone(scenario.config)
 
 
+# App config a running server can take per request (ivr.web.test_clock): only the pinned time.
+TEST_CLOCK_CONFIG = frozenset({"NOW"})
+
+
 class HttpTarget:
-    """A webhook URL. A scenario that needs app config runs only where ``url_for_config`` knows a
-    server started with it; elsewhere it is skipped (a remote app's settings are not ours to set)."""
+    """A webhook URL. A scenario that needs app config runs where ``url_for_config`` knows a
+    server started with it; one that only pins ``NOW`` runs against the URL with the test clock
+    header (``X-IVR-Test-Now``), and counts as skipped if the server does not acknowledge it
+    (``scenario.run``); other config is skipped (a remote app's settings are not ours to set)."""
 
     def __init__(self, url: str, url_for_config: Callable[[dict], str | None] | None = None, **settings):
         self.url = url
@@ -53,11 +65,17 @@ class HttpTarget:
         self._phones: dict[str, Phone] = {}
 
     def __call__(self, scenario):
-        url = self.url
+        from ivr.phone.fetcher import TEST_NOW_HEADER
+
+        url, headers = self.url, {}
         if scenario.config:
             url = self.url_for_config(scenario.config) if self.url_for_config else None
+            if url is None and set(scenario.config) <= TEST_CLOCK_CONFIG:
+                url, headers = self.url, {TEST_NOW_HEADER: str(scenario.config["NOW"])}
             if url is None:
                 return f"needs app config {scenario.config} (run it in-process)"
-        if url not in self._phones:
-            self._phones[url] = Phone(url, **self.settings)
-        return self._phones[url]
+        key = (url, tuple(sorted(headers.items())))
+        if key not in self._phones:
+            merged = {**self.settings.get("headers", {}), **headers}
+            self._phones[key] = Phone(url, **{**self.settings, "headers": merged})
+        return self._phones[key]

@@ -9,6 +9,17 @@ def _short(url: str) -> str:
     return parts.path + (f"?{parts.query}" if parts.query else "") if parts.netloc else url
 
 
+MASK = "•"
+
+
+def masked(event: dict) -> dict:
+    """``event`` with the keys of a sensitive Gather (the app marked it) replaced by dots."""
+    if not event.get("sensitive"):
+        return event
+    return {k: (MASK * len(v) if k in ("digits", "pressed", "dropped") and isinstance(v, str) else v)
+            for k, v in event.items()}
+
+
 def describe(event: dict) -> tuple[str, str]:
     """(label, detail) for one event."""
     verb = event["verb"]
@@ -39,6 +50,8 @@ def describe(event: dict) -> tuple[str, str]:
         said = f" saying {event['speech']!r}" if event.get("speech") else ""
         key = f", ended with {event['digits']}" if event.get("digits") else ""
         return "Record", f"{event['duration']} s{said}{key}"
+    if verb == "Beep":
+        return "Beep", "(recording starts)"
     if verb == "Pause":
         return "Pause", f"{event['length']} s"
     if verb == "Redirect":
@@ -62,7 +75,8 @@ def describe(event: dict) -> tuple[str, str]:
     return verb, ""
 
 
-def format_call(call, verbose: bool = False) -> str:
+def format_call(call, verbose: bool = False, show_secrets: bool = False) -> str:
+    """The transcript; keys typed at sensitive Gathers are masked unless ``show_secrets``."""
     s = call.ctx.settings
     lines = [f"Call {call.sid} from {s.caller} to {s.called} ({s.method} {s.url})"]
     rows = [(index, 1, e) for index, e in enumerate(call.events)]
@@ -75,7 +89,7 @@ def format_call(call, verbose: bool = False) -> str:
             lines.append(f"{at:8.1f}s  {'->':<14} {item['method']} {_short(item['url'])} -> {status} "
                          f"({item['ms']:.1f} ms)")
             continue
-        label, detail = describe(item)
+        label, detail = describe(item if show_secrets else masked(item))
         lines.append(f"{at:8.1f}s  {label:<14} {detail}")
     if call.ended:
         lines.append(f"Ended: {call.status}, by {call.ended_by}, after {call.duration:.1f} s")

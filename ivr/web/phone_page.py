@@ -28,7 +28,8 @@ requests that another process may answer, so after every request the call is sav
 ``phone_calls`` table (``ivr.phone.snapshot``: the call's events and the TwiML verbs it waits at)
 and restored by whichever process gets the next request. Each request claims the row first (a
 lock token with a time stamp), so two requests for one call never run it at once (409 instead).
-The call's simulated clock follows the wall clock, so the call log's duration is the real one.
+The call runs on the wall clock (``ivr.phone.clock.WallClock``), so the page, the transcript and
+the call log's duration (the status callback's CallDuration) all show the real time.
 
 What is stored: keys of more than one digit (ID numbers, passwords) are masked before the call
 is saved or sent to the page; one-key menu choices are kept. Ended calls are deleted after
@@ -54,6 +55,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import JSON
 
 from ivr.db import Base
+from ivr.phone.clock import WallClock
 from ivr.phone.errors import PhoneError
 from ivr.phone.transcript import describe
 
@@ -227,7 +229,7 @@ class Softphone:
         self.reap()
         call_id = secrets.token_urlsafe(24)
         dialled_at = time.time()
-        call = self.phone.dial(caller=caller)
+        call = self.phone.dial(caller=caller, clock=WallClock(dialled_at))
         settle(call)
         data = self._save(call)
         self._insert(call_id, data, dialled_at)
@@ -254,9 +256,8 @@ class Softphone:
             self._release(call_id, token)
             return data, before
         try:
-            call = restore(self.phone, data)
-            # The call's clock follows the wall clock: the caller listened and thought for real.
-            call.ctx.clock.advance((time.time() - row.dialled_at) - call.ctx.clock.now)
+            # One clock, the wall's: the caller listened and thought for real (ivr.phone.clock).
+            call = restore(self.phone, data, clock=WallClock(row.dialled_at))
             act(call)
             settle(call)
             data = self._save(call)

@@ -107,7 +107,9 @@ def twiml(xml: str) -> Response:
 def call_env() -> CallEnv:
     from ivr.readout import hours_text
 
-    return CallEnv(now=parse_now(current_app.config.get("NOW")), services=_hotline().services,
+    from ivr.web.test_clock import now_setting
+
+    return CallEnv(now=parse_now(now_setting()), services=_hotline().services,
                    caller=request.values.get("From"), hours_text=hours_text)
 
 
@@ -169,7 +171,10 @@ def webhook(handler):
             xml = renderer().render(reply)
             log_webhook(logging.INFO, "webhook", call=sid, route=request.path, menu=reply.menu,
                         outcome=reply.outcome, ms=round((time.perf_counter() - started) * 1000, 1))
-            return twiml(xml)
+            response = twiml(xml)
+            if getattr(reply.end, "sensitive", False):  # local phones mask what is typed here
+                response.headers["X-IVR-Sensitive-Input"] = "1"
+            return response
         except Exception as exc:
             log_webhook(logging.ERROR, "webhook failed", call=_log_sid(sid), route=request.path,
                         error=describe_error(exc), ms=round((time.perf_counter() - started) * 1000, 1))
@@ -298,8 +303,10 @@ def status_callback():
     duration = _seconds(request.values.get("CallDuration"))
     status = request.values.get("CallStatus", "")
     status = status if status in CALL_STATUSES else None
+    # Progress events (initiated, ringing, answered: a number may ask for them) do not end the call.
+    progress = request.values.get("CallStatus", "") in ("initiated", "queued", "ringing", "in-progress")
     try:
-        if valid_sid(sid):
+        if valid_sid(sid) and not progress:
             with hotline.transaction() as session:
                 hotline.calls.complete(session, sid, duration, status)
         log_webhook(logging.INFO, "webhook", call=_log_sid(sid), route=request.path, menu="-",

@@ -232,7 +232,8 @@ def test_empty_recording_falls_through(make_phone):
     call = make_phone(app).run(["_"])
     assert "/saved" not in app.paths()
     assert call.heard == ["Leave a message", "No message recorded"]
-    assert call.events[1] == {"verb": "Record", "at": call.events[1]["at"], "duration": 0, "empty": True}
+    assert call.events[1]["verb"] == "Beep"
+    assert call.events[2] == {"verb": "Record", "at": call.events[2]["at"], "duration": 0, "empty": True}
 
 
 def test_unsimulated_verbs_are_skipped_visibly(make_phone):

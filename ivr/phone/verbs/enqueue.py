@@ -1,8 +1,9 @@
 """<Enqueue> and <Leave>, simulated: a queue nobody else is in, and an agent who answers.
 
-The waitUrl TwiML plays to the caller (with QueuePosition, QueueTime... parameters). With the
-phone's ``queue_outcome`` "bridged" an agent answers when that TwiML runs out (or after
-``queue_wait_seconds``) and talks for ``dial_seconds``; with "hangup" the caller gives up instead.
+The waitUrl TwiML plays to the caller (with QueuePosition, QueueTime... parameters) and, as on
+Twilio, is requested again each time it runs out (a loop). With the phone's ``queue_outcome``
+"bridged" an agent answers after ``queue_wait_seconds`` and talks for ``dial_seconds``; with
+"hangup" the caller gives up then instead.
 <Leave> in the wait TwiML leaves the queue: the action (QueueResult=leave) or the next verb follows.
 """
 from __future__ import annotations
@@ -47,11 +48,22 @@ class Enqueue:
         try:
             wait_url = element.get("waitUrl")
             if wait_url:
-                wait = ctx.load(ctx.resolve(wait_url, doc), base.method(ctx, element, "waitUrlMethod"),
-                                ctx.params(**queue.params()))
-                if wait is None:
-                    return End("error")
-                ended = yield from execute(ctx, wait, queue)
+                # Twilio loops the wait URL: requested again each time its TwiML runs out, until
+                # the caller leaves the queue or (here) queue_wait_seconds have passed.
+                while True:
+                    started = ctx.clock.now
+                    wait = ctx.load(ctx.resolve(wait_url, doc), base.method(ctx, element, "waitUrlMethod"),
+                                    ctx.params(**queue.params()))
+                    if wait is None:
+                        return End("error")
+                    ended = yield from execute(ctx, wait, queue)
+                    if not isinstance(ended, Finished) or queue.expired():
+                        break
+                    if ctx.clock.real_time:  # a real-time call cannot sit through the loop here
+                        break
+                    if ctx.clock.now <= started:  # wait TwiML that takes no time would loop forever
+                        ctx.warn("<Enqueue> waitUrl TwiML plays nothing; the queue stops looping it")
+                        break
             else:
                 ctx.emit("Play", url="(Twilio hold music)", duration=ctx.settings.queue_wait_seconds)
                 ctx.wait(ctx.settings.queue_wait_seconds)

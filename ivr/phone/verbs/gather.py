@@ -44,6 +44,7 @@ class Gather:
 class _Spec:
     def __init__(self, ctx, element, doc):
         self.ctx = ctx
+        self.sensitive = getattr(doc, "sensitive", False)
         self.action = ctx.resolve(element.get("action") or doc.url, doc)
         self.method = base.method(ctx, element)
         self.timeout = base.integer(ctx, element, "timeout", 5)
@@ -110,6 +111,8 @@ class _Spec:
         if not digits:
             return self._empty(timed_out=False, pressed=pressed, dropped=dropped)
         fields = {"digits": digits}
+        if self.sensitive:
+            fields["sensitive"] = True
         if dropped:
             fields["dropped"] = dropped
         if not finished:
@@ -122,6 +125,8 @@ class _Spec:
         if timed_out:
             ctx.wait(self.timeout)
         fields = {"digits": ""}
+        if self.sensitive:
+            fields["sensitive"] = True
         if timed_out:
             fields["timed_out"] = True
         if pressed:
