@@ -39,6 +39,7 @@ class Database:
         # Import every module that declares tables so they register on Base.metadata.
         from ivr import models  # noqa: F401
         from ivr.accounts import models as account_models  # noqa: F401
+        from ivr.web import limits  # noqa: F401 - request_limits (softphone, dashboard sign-in)
 
         Base.metadata.create_all(self.engine)
 
