@@ -149,7 +149,9 @@ def verify_request(token: str, req=None) -> tuple[bool, str, str]:
 def _check_signature():
     if not is_webhook_path(request.path):
         # Every other route's body is capped too (the softphone's JSON is a few bytes).
-        request.max_content_length = current_app.config.get("MAX_BODY_BYTES")
+        limit = request.max_content_length = current_app.config.get("MAX_BODY_BYTES")
+        if limit is not None and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge()   # refused before any view, whether it reads the body or not
         return None
     # werkzeug reads a url-encoded form whole, whatever its size: cap what a webhook may send.
     limit = request.max_content_length = current_app.config.get("WEBHOOK_MAX_BYTES")
