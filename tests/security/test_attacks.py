@@ -316,6 +316,34 @@ def test_timing_does_not_tell_which_ids_exist(target):
     assert 0.5 < ratio < 2.0, times    # a wide margin; the figure itself goes to docs/security.md
 
 
+BUDGET, DELAY = 6, 1.5
+
+
+def test_rotating_numbers_spend_the_global_budget_and_logins_slow_down(tmp_path, sqlite_url):
+    """Every guess from a new number: the per-number limit never triggers, the global budget does
+    (IVR_LOGIN_BUDGET wrong passwords per window), and then every login waits, nobody is stopped."""
+    seed(sqlite_url)
+    with serve(tmp_path, sqlite_url, IVR_LOGIN_BUDGET=str(BUDGET), IVR_LOGIN_BUDGET_DELAY_SECONDS=str(DELAY)) as server:
+        target = Target("sqlite-budget", server, sqlite_url, None)
+        ids = unknown_ids(12, 5)
+        seconds, results = [], []
+        for i, n in enumerate(ids):
+            started = time.perf_counter()
+            results.append(guess(target, f"+86137{i:08d}", n))
+            seconds.append(time.perf_counter() - started)
+        assert results == ["wrong"] * len(ids), results            # slowed, never refused
+        assert max(seconds[:BUDGET]) < DELAY, seconds               # within budget: no wait
+        assert min(seconds[BUDGET:]) >= DELAY, seconds              # past it: each waits the delay
+        right = target.caller("+8613799999999")                      # a real caller still gets in
+        right.keys("2", "1")
+        right.press(DEMO[1][1])
+        assert answer(right.press(DEMO[1][2])) == "ok"
+    FIGURES.setdefault("sqlite", {})["global budget"] = {
+        "budget": BUDGET, "delay_s": DELAY, "guesses": len(ids), "refused": 0,
+        "median_s_within": round(statistics.median(seconds[:BUDGET]), 2),
+        "median_s_past": round(statistics.median(seconds[BUDGET:]), 2)}
+
+
 # ---------------------------------------------------------------- dashboard
 
 def test_dashboard_token_guessing_is_throttled_and_forms_need_csrf(target):
