@@ -8,7 +8,9 @@ Routes (``audio/wav``, ETag, Cache-Control, conditional GET/HEAD, ranges):
   (a balance, a payment). ``key`` is a keyed hash of the text (SECRET_KEY), and the URL is a
   capability for one call: ``t`` is an HMAC over key, call and expiry, and the audio is served
   only until the expiry (``IVR_DYNAMIC_AUDIO_SECONDS``) and while that call has not ended.
-  Anything else: 404. ``Cache-Control: private``; no ``X-Prompt-Text`` (issue 16).
+  Anything else: 404. ``Cache-Control: private``; no ``X-Prompt-Text`` (issue 16), except in
+  development mode (no TWILIO_AUTH_TOKEN), where the text rides in the tagged URL (``x``) for
+  the local phone's transcripts.
 
 Static prompts carry ``X-Prompt-Text``: the prompt's text, UTF-8 percent-encoded.
 """
@@ -65,15 +67,15 @@ class AudioService:
             return None
         if static:
             return f"/audio/{lang}/{prompt_id}.wav"
-        return f"/audio/{lang}/{_url_id(prompt_id)}/{found.key}.wav?{capability(lang, found.key)}"
+        return f"/audio/{lang}/{_url_id(prompt_id)}/{found.key}.wav?{capability(lang, found.key, text)}"
 
 
-def _tag(lang: str, key: str, sid: str, expires: int) -> str:
+def _tag(lang: str, key: str, sid: str, expires: int, text: str = "") -> str:
     secret = str(current_app.config.get("SECRET_KEY") or "").encode()
-    return hmac.new(secret, f"audio:{lang}/{key}/{sid}/{expires}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.new(secret, f"audio:{lang}/{key}/{sid}/{expires}/{text}".encode(), hashlib.sha256).hexdigest()[:32]
 
 
-def capability(lang: str, key: str) -> str:
+def capability(lang: str, key: str, text: str = "") -> str:
     """The query that lets the current call (the request's CallSid) fetch this render for a while."""
     from ivr.calls import valid_sid
 
@@ -81,7 +83,13 @@ def capability(lang: str, key: str) -> str:
     sid = sid if valid_sid(sid) else ""
     seconds = int(current_app.config.get("DYNAMIC_AUDIO_SECONDS") or DYNAMIC_SECONDS)
     expires = (int(time.time()) // 60 + 1) * 60 + seconds   # whole minutes: the TwiML memo still helps
-    return urlencode({"c": sid, "e": expires, "t": _tag(lang, key, sid, expires)})
+    # Development mode only (no TWILIO_AUTH_TOKEN: no real callers): the text rides in the URL,
+    # covered by the tag, so the local phone's transcript shows what was said. Never in production.
+    dev_text = "" if current_app.config.get("TWILIO_AUTH_TOKEN") else text
+    query = {"c": sid, "e": expires, "t": _tag(lang, key, sid, expires, dev_text)}
+    if dev_text:
+        query["x"] = dev_text
+    return urlencode(query)
 
 
 def _call_open(sid: str) -> bool:
@@ -140,19 +148,20 @@ def static_prompt(lang: str, prompt_id: str):
 @bp.get("/audio/<lang>/<prompt_id>/<key>.wav")
 def dynamic_prompt(lang: str, prompt_id: str, key: str):
     sid, tag = request.args.get("c", ""), request.args.get("t", "")
+    dev_text = "" if current_app.config.get("TWILIO_AUTH_TOKEN") else request.args.get("x", "")
     try:
         expires = int(request.args.get("e", ""))
     except ValueError:
         abort(404)
     left = expires - time.time()
-    if left <= 0 or not hmac.compare_digest(tag.encode(), _tag(lang, key, sid, expires).encode()):
+    if left <= 0 or not hmac.compare_digest(tag.encode(), _tag(lang, key, sid, expires, dev_text).encode()):
         abort(404)
     if sid and not _call_open(sid):
         abort(404)   # the call has ended: its read-outs go with it
     found = _service().store.dynamic_file(lang, prompt_id, key)
     if found is None:
         abort(404)
-    response = _send(found, int(min(left, 3600)))
+    response = _send(found, int(min(left, 3600)), text=dev_text or None)
     response.cache_control.private = True
     response.cache_control.public = False
     return response

@@ -72,7 +72,7 @@ def test_audio_path_dynamic(tmp_path):
     from ivr.models import Call
     from tests.conftest import make_app as hotline_app
 
-    app = hotline_app(tmp_path)
+    app = hotline_app(tmp_path, TWILIO_AUTH_TOKEN="production-token")
     client = app.test_client()
     audio = service(app)
     text = "您的医疗保险个人账户余额为1234.56元。"

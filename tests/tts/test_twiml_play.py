@@ -58,7 +58,9 @@ def test_play_mode_call_is_all_local_audio(play_app, lang, key, balance):
         assert doc.speech == [], doc.xml  # no <Say>: every prompt is local audio
         heard += [(url, fetch(client, url, lang)) for url in plays(doc)]
     assert any(path.endswith("/audio/zh-CN/welcome.wav") for path, _ in heard)
-    url = next(url for url, text in heard if text is None)  # the read-out plays as local audio
+    # the read-out plays as local audio (its text in the tagged URL: development mode)
+    url = next(url for url, text in heard if text == balance)
+    assert "x=" in urlsplit(url).query
     assert urlsplit(url).path.startswith(f"/audio/{lang}/")
     resp = client.get(urlsplit(url).path + "?" + urlsplit(url).query)
     assert_telephony_wav(resp.data, balance, {"zh-CN": 150, "en-US": 160}[lang])
