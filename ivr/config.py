@@ -65,6 +65,8 @@ DEFAULTS: dict[str, object] = {
     "SOFTPHONE_MAX_CALLS": 3,
     # Largest request body on any route but /voice (the softphone's JSON is a few bytes).
     "MAX_BODY_BYTES": 64 * 1024,
+    # Seconds a call's URL of a dynamic read-out (ivr.web.audio) stays valid; it dies with the call.
+    "DYNAMIC_AUDIO_SECONDS": 4 * 3600,
     # Password hashing (werkzeug method) for every stored hash, the bulk seed's included, and for
     # the dummy check of an unknown ID number: one cost for all, so timing tells nothing (issue 16).
     "PASSWORD_HASH": "scrypt",
