@@ -64,10 +64,17 @@ def bearer() -> str | None:
 
 
 def is_admin() -> bool:
+    """The request carries the admin token (bearer) or its sign-in cookie. A bearer token is
+    checked like a sign-in (:func:`try_token`): a wrong one counts, and while this client backs
+    off even the right one raises TooManyRequests, so guessing through any route is throttled.
+    The cookie is an HMAC of the token (256 bits), not worth throttling."""
     expected = token()
     if expected is None:
         return False
-    return same(request.cookies.get(COOKIE), cookie_value(expected)) or same(bearer(), expected)
+    if same(request.cookies.get(COOKIE), cookie_value(expected)):
+        return True
+    given = bearer()
+    return given is not None and try_token(given)
 
 
 def set_cookie(response, admin_token: str):

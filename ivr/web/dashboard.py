@@ -83,11 +83,12 @@ def _guard():
             return refused
         args = {k: v for k, v in request.args.items() if k != "token"}
         return admin.set_cookie(redirect(url_for(request.endpoint, **(request.view_args or {}), **args)), token)
-    if admin.is_admin():
-        return None
-    if admin.bearer() is not None:   # a wrong bearer token counts as a failed sign-in
-        return _attempt(admin.bearer()) or None
-    return _refused(401)
+    try:
+        if admin.is_admin():   # a bearer token counts like a sign-in
+            return None
+    except TooManyRequests as exc:
+        return _refused(429, exc.description, exc.retry_after)
+    return _refused(401, "That token is not right." if admin.bearer() is not None else None)
 
 
 @bp.after_request

@@ -430,10 +430,17 @@ def _admin_only_in_production():
     the admin token's holder only: it dials the signed hotline with valid signatures."""
     if not current_app.config.get("TWILIO_AUTH_TOKEN"):
         return None
+    from werkzeug.exceptions import TooManyRequests
+
     from ivr.web import admin
 
-    if admin.is_admin():
-        return None
+    try:
+        if admin.is_admin():   # a wrong bearer token counts like a wrong sign-in
+            return None
+    except TooManyRequests as exc:
+        response = _error(429, exc.description)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     if request.endpoint == "phone_page.page":
         return current_app.response_class(
             "401: in production mode the softphone is for the admin: sign in at /dashboard first "
