@@ -17,6 +17,9 @@ loudspeaker. Routes (JSON unless noted):
   are fetched by the page from ``/audio/...`` directly.
 
 The call id is a random token: whoever holds it drives the call; nothing else identifies it.
+In production mode (TWILIO_AUTH_TOKEN set) every route answers only the admin token's holder
+(``ivr.web.admin``); per client address, dials and keys per minute and calls going at once are
+limited in the database (``ivr.web.limits``; 429 past them). Issue 16.
 The calling number is made up from the browser's address (see ``_caller``). ``IVR_SOFTPHONE=false``
 turns all of this off (404).
 

@@ -17,6 +17,8 @@
 3. Error handlers so a routed ``/voice`` webhook never answers with a 4xx/5xx page: a request that
    cannot be read (too large, broken encoding) or an error escaping a view gets an apology in
    TwiML and ``<Hangup/>``, status 200, logged with the route.
+4. Every other route: bodies capped at ``MAX_BODY_BYTES`` (413), and errors answered as JSON,
+   never an HTML 500 page (503 when the database is down) (issue 16).
 """
 from __future__ import annotations
 
