@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (ceiling_cmd, free_port, remove_scratch_at_exit, scratch_dir, server,  # noqa: E402
                     write_requests, wrk)
-from hotline_setup import BenchHotline, calls_needed, request_lines  # noqa: E402
+from hotline_setup import CHEAP_HASH, BenchHotline, calls_needed, request_lines  # noqa: E402
 
 KEYS = ("1", "2", "3")
 
@@ -39,7 +39,7 @@ def run(sizes=(10_000, 100_000), seconds: float = 4.0, connections: int = 10, wo
         warm = write_requests(workdir / "warm.txt", request_lines([f"CAwarm{n}" for n in range(50)], KEYS))
         for size in sorted(sizes):
             started = time.perf_counter()
-            report = seed_bulk(hotline.db.Session, size, hotline.seed)
+            report = seed_bulk(hotline.db.Session, size, hotline.seed, hash_method=CHEAP_HASH)
             seed_seconds = time.perf_counter() - started
             total = count_accounts(hotline.db.Session)
             db_mb = hotline.db_path.stat().st_size / 2**20

@@ -59,7 +59,33 @@ DEFAULTS: dict[str, object] = {
     "WEBHOOK_MAX_BYTES": 256 * 1024,
     # The browser softphone (/phone and its API, ivr.web.phone_page). IVR_SOFTPHONE=false leaves it
     # out of the app (404, and the module is never imported), e.g. on a server with real accounts.
-    "SOFTPHONE": True,
+    # Unset: on in development, off in production mode (TWILIO_AUTH_TOKEN set); switched on
+    # explicitly in production it needs IVR_ADMIN_TOKEN and answers only its holder (issue 16).
+    "SOFTPHONE": None,
+    # Softphone limits per client address (issue 16), kept in the database (several workers).
+    "SOFTPHONE_DIALS_PER_MINUTE": 10,
+    "SOFTPHONE_KEYS_PER_MINUTE": 120,
+    "SOFTPHONE_MAX_CALLS": 3,
+    # Largest request body on any route but /voice (the softphone's JSON is a few bytes).
+    "MAX_BODY_BYTES": 64 * 1024,
+    # Seconds a call's URL of a dynamic read-out (ivr.web.audio) stays valid; it dies with the call.
+    "DYNAMIC_AUDIO_SECONDS": 4 * 3600,
+    # Password hashing (werkzeug method) for every stored hash, the bulk seed's included, and for
+    # the dummy check of an unknown ID number: one cost for all, so timing tells nothing (issue 16).
+    "PASSWORD_HASH": "scrypt",
+    # Default region for caller numbers without a country code (E.164 normalisation).
+    "CALLER_REGION": "CN",
+    # Global failed-login budget across all callers: past LOGIN_BUDGET wrong passwords within
+    # LOGIN_BUDGET_WINDOW_MINUTES, every login waits LOGIN_BUDGET_DELAY_SECONDS first (slows an
+    # attack that rotates calling numbers, stops nobody).
+    "LOGIN_BUDGET": 200,
+    "LOGIN_BUDGET_WINDOW_MINUTES": 10,
+    "LOGIN_BUDGET_DELAY_SECONDS": 2.0,
+    # Dashboard/admin: shortest accepted IVR_ADMIN_TOKEN; failed sign-ins per client allowed
+    # before each further try waits (doubling from ADMIN_BACKOFF_SECONDS, at most an hour).
+    "ADMIN_TOKEN_MIN_LENGTH": 16,
+    "ADMIN_FREE_FAILURES": 5,
+    "ADMIN_BACKOFF_SECONDS": 2,
     # Speech menus: a match whose Twilio Confidence is below this is confirmed first ("did you mean").
     "SPEECH_CONFIDENCE": 0.5,
     # Menu versions (ivr.flow_versions): how often (seconds) a process looks whether another one
@@ -101,8 +127,11 @@ def load_config(app, overrides: dict | None) -> None:
         app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "ivr.sqlite3")
     if not app.config["AUDIO_DIR"]:
         app.config["AUDIO_DIR"] = os.path.join(app.instance_path, "audio")
+    explicit_softphone = app.config["SOFTPHONE"] not in (None, "")
     for name in BOOLEAN_SETTINGS:
-        app.config[name] = parse_bool(name, app.config[name])
+        app.config[name] = (parse_bool(name, app.config[name]) if app.config[name] not in (None, "")
+                            else not app.config.get("TWILIO_AUTH_TOKEN"))
+    app.config["SOFTPHONE_EXPLICIT"] = explicit_softphone
     mode = app.config["VOICE_MODE"]
     if mode not in ("say", "play", "auto"):
         raise ValueError(f"IVR_VOICE_MODE must be say, play or auto, not {mode!r}")

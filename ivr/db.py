@@ -41,6 +41,7 @@ class Database:
         from ivr import models  # noqa: F401
         from ivr.accounts import models as account_models  # noqa: F401
         from ivr import flow_versions  # noqa: F401
+        from ivr.web import limits  # noqa: F401 - request_limits (softphone, dashboard sign-in)
 
         Base.metadata.create_all(self.engine)
         self._add_missing_columns()

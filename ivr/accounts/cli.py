@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import click
 
-from ivr.accounts.seed import (BULK_HASH_METHOD, DEMO_ACCOUNTS, count_accounts, seed_bulk,
+from ivr.accounts.seed import (DEMO_ACCOUNTS, count_accounts, seed_bulk,
                                seed_demo)
 from ivr.accounts.service import DEFAULT_HASH_METHOD
 
@@ -49,9 +49,8 @@ def init_cmd(ctx: click.Context) -> None:
 @click.option("--seed", "seed", type=int, default=1, show_default=True,
               help="the made-up accounts are a function of this number")
 @click.option("--batch-size", type=click.IntRange(min=1), default=5000, show_default=True)
-@click.option("--strong-hash", is_flag=True,
-              help=f"hash made-up accounts' passwords with {DEFAULT_HASH_METHOD} (slow: ~0.1 s "
-                   f"each) instead of {BULK_HASH_METHOD}")
+@click.option("--strong-hash", is_flag=True, hidden=True,
+              help="no effect: every hash now has the configured cost (IVR_PASSWORD_HASH)")
 @click.option("--no-spending", is_flag=True, help="made-up accounts get no spending records")
 @click.option("--reset-demo", is_flag=True,
               help="put the demo accounts back to their documented state")
@@ -64,7 +63,8 @@ def seed_cmd(ctx: click.Context, count: int, seed: int, batch_size: int, strong_
     db, config = _database(ctx)
     db.create_all()
     policy = config.get("INITIAL_PASSWORD", "id_last6")
-    demo = seed_demo(db.Session, initial_password=policy, reset=reset_demo)
+    method = str(config.get("PASSWORD_HASH") or DEFAULT_HASH_METHOD)
+    demo = seed_demo(db.Session, initial_password=policy, reset=reset_demo, hash_method=method)
     click.echo(f"demo accounts: {demo.inserted} added, {demo.skipped} already there"
                f" ({len(DEMO_ACCOUNTS)} in all; see the README for their passwords)")
     if count:
@@ -77,7 +77,7 @@ def seed_cmd(ctx: click.Context, count: int, seed: int, batch_size: int, strong_
                 click.echo(f"  {done:,}/{total:,}", err=True)
 
         report = seed_bulk(db.Session, count, seed, initial_password=policy,
-                           hash_method=DEFAULT_HASH_METHOD if strong_hash else BULK_HASH_METHOD,
+                           hash_method=method,   # one hash per distinct password
                            batch_size=batch_size, spending=not no_spending, progress=progress)
         rate = report.inserted / report.seconds if report.seconds else 0
         click.echo(f"made-up accounts (seed {seed}): {report.inserted:,} added, "

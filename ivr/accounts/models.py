@@ -119,8 +119,18 @@ class CallerFailure(Base):
     window_start: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
 
+class LoginBudget(Base):
+    """Login attempts not (yet) known to have succeeded, across all callers, per fixed window
+    (``window`` = epoch seconds // window length): the global failed-login budget (issue 16)."""
+
+    __tablename__ = "login_failure_budget"
+
+    window: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+
+
 TABLES = [Account.__table__, SpendingRecord.__table__, UnknownIdFailure.__table__,
-          CallerFailure.__table__]
+          CallerFailure.__table__, LoginBudget.__table__]
 
 
 def create_tables(engine: Engine) -> None:

@@ -1,13 +1,14 @@
 """Demo accounts (issue 3) and deterministic made-up accounts in bulk.
 
-Bulk accounts and password hashing: a strong scrypt hash costs ~130 ms here, so 1,000,000 of them
-would take well over a day on two cores. Bulk accounts therefore get a *cheap* salted hash by
-default (``pbkdf2:sha256:1``: per-account random salt, one iteration, ~0.03 ms). The trade-off is
-acceptable because these accounts are synthetic and their password is the publicly derivable
-initial one anyway (``id_last6``); the service upgrades a cheap hash to its strong method on the
-account's first successful login, and every password change is hashed strongly. Pass
-``hash_method="scrypt"`` (CLI: ``--strong-hash``) to pay the full price. Demo accounts always use
-the strong method.
+Bulk accounts and password hashing (issue 16): every stored hash has the configured cost
+(``IVR_PASSWORD_HASH``, scrypt by default), because a cheaper one answers a wrong password faster
+than the dummy check of an unknown ID number and so tells which ID numbers have accounts. To stay
+fast, bulk seeding hashes each *distinct* password once and gives that hash (salt included) to
+every account with that password, hashing a batch's new passwords on all cores. With a fixed
+``IVR_INITIAL_PASSWORD`` that is one hash for any number of accounts; with ``id_last6`` it is one
+per distinct last-six-digits (at most ~310,000, so a million accounts take a while once; a rerun
+is skipped row by row). Shared salts reveal only that two synthetic accounts share an initial
+password, which the policy makes public anyway.
 
 Inserts are batched executemany INSERT .. ON CONFLICT (id_number) DO NOTHING, one transaction
 per batch, so a rerun with the same ``--seed`` skips what is already there.
@@ -32,7 +33,9 @@ from ivr.accounts.models import (CARD_ACTIVE, CARD_REPORTED_LOST, Account, Spend
 from ivr.accounts.service import (DEFAULT_HASH_METHOD, ID_LAST6, _insert_for, hash_password,
                                   initial_password_for, normalise_policy)
 
-BULK_HASH_METHOD = "pbkdf2:sha256:1"
+# Before issue 16 bulk accounts had a one-iteration hash; the name stays for callers that import it.
+BULK_HASH_METHOD = DEFAULT_HASH_METHOD
+_PARALLEL_FROM = 8          # new distinct passwords in a batch before hashing them in processes
 _BJ = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -186,11 +189,34 @@ def bulk_hasher(method: str):
     return fast
 
 
-def _bulk_rows(count: int, seed: int, policy: str, hash_method: str, now: dt.datetime,
-               spending_until: dt.date):
-    """Yield (account row, [spending rows]) for the made-up accounts of ``seed``."""
+class SharedHashes:
+    """One hash per distinct password (see the module docstring), computed in batches."""
+
+    def __init__(self, method: str):
+        self.method = method
+        self.hasher = bulk_hasher(method)
+        self.known: dict[str, str] = {}
+
+    def fill(self, rows: list[dict]) -> None:
+        """Replace each row's ``_password`` with its ``password_hash``."""
+        new = sorted({r["_password"] for r in rows} - self.known.keys())
+        if len(new) >= _PARALLEL_FROM and (os.cpu_count() or 1) > 1 and not self.method.endswith(":1"):
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            with ProcessPoolExecutor(os.cpu_count(), mp_context=multiprocessing.get_context("fork")) as pool:
+                self.known.update(zip(new, pool.map(hash_password, new, [self.method] * len(new),
+                                                    chunksize=max(1, len(new) // (4 * os.cpu_count())))))
+        else:
+            self.known.update((p, self.hasher(p)) for p in new)
+        for r in rows:
+            r["password_hash"] = self.known[r.pop("_password")]
+
+
+def _bulk_rows(count: int, seed: int, policy: str, now: dt.datetime, spending_until: dt.date):
+    """Yield (account row, [spending rows]) for the made-up accounts of ``seed``; each row holds
+    its password as ``_password`` until :class:`SharedHashes` hashes it."""
     rng = random.Random(f"ivr-bulk-accounts:{seed}")
-    hasher = bulk_hasher(hash_method)
     for id_number, city in generate_ids(count, seed, exclude=DEMO_ID_NUMBERS):
         male = int(id_number[16]) % 2 == 1
         given = _MALE if male else _FEMALE
@@ -203,7 +229,7 @@ def _bulk_rows(count: int, seed: int, policy: str, hash_method: str, now: dt.dat
             "card_number": f"{rng.randrange(10 ** 9):09d}",
             "name": name,
             "city": city,
-            "password_hash": hasher(initial_password_for(id_number, policy)),
+            "_password": initial_password_for(id_number, policy),
             "password_is_initial": True,
             "failed_attempts": 0,
             "locked_until": None,
@@ -227,7 +253,7 @@ def _bulk_rows(count: int, seed: int, policy: str, hash_method: str, now: dt.dat
 
 
 def seed_bulk(session_factory: sessionmaker[Session], count: int, seed: int, *,
-              initial_password: object = ID_LAST6, hash_method: str = BULK_HASH_METHOD,
+              initial_password: object = ID_LAST6, hash_method: str = DEFAULT_HASH_METHOD,
               batch_size: int = 5000, spending: bool = True, now: dt.datetime | None = None,
               progress=None) -> SeedReport:
     """Insert ``count`` made-up accounts (valid check digits) deterministic in ``seed``.
@@ -249,8 +275,11 @@ def seed_bulk(session_factory: sessionmaker[Session], count: int, seed: int, *,
     records = SpendingRecord.__table__
     batch: list[tuple[dict, list[dict]]] = []
 
+    hashes = SharedHashes(hash_method)
+
     def flush() -> None:
         nonlocal inserted, spent
+        hashes.fill([row for row, _ in batch])
         with session_factory() as s, s.begin():
             if s.get_bind().dialect.name == "postgresql":
                 new_ids = _copy_accounts(s, [row for row, _ in batch])
@@ -275,7 +304,7 @@ def seed_bulk(session_factory: sessionmaker[Session], count: int, seed: int, *,
                     spent += len(spend_rows)
         batch.clear()
 
-    for item in _bulk_rows(count, seed, policy, hash_method, now, until):
+    for item in _bulk_rows(count, seed, policy, now, until):
         batch.append(item)
         done += 1
         if len(batch) >= batch_size:

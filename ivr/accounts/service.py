@@ -20,6 +20,7 @@ import hmac
 import logging
 import random
 import re
+import time
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
@@ -29,7 +30,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ivr.accounts.idnumber import BEIJING, mask_id, normalise
-from ivr.accounts.models import (CARD_ACTIVE, CARD_REPORTED_LOST, Account, CallerFailure,
+from ivr.accounts.callers import caller_key
+from ivr.accounts.models import (CARD_ACTIVE, CARD_REPORTED_LOST, Account, CallerFailure, LoginBudget,
                                  SpendingRecord, UnknownIdFailure, UTCDateTime)
 
 log = logging.getLogger("ivr.accounts")
@@ -284,7 +286,10 @@ class AccountService:
                  now: Callable[[], dt.datetime] = _utcnow, secret: str | bytes = b"",
                  caller_max_failures: int = 10,
                  caller_window: dt.timedelta = dt.timedelta(hours=1),
-                 hash_method: str = DEFAULT_HASH_METHOD, rng: random.Random | None = None):
+                 hash_method: str = DEFAULT_HASH_METHOD, rng: random.Random | None = None,
+                 caller_region: str = "CN", login_budget: int = 200,
+                 login_budget_window: dt.timedelta = dt.timedelta(minutes=10),
+                 login_budget_delay: float = 2.0, sleep: Callable[[float], None] = time.sleep):
         if max_attempts < 1:
             raise ValueError("max_attempts must be at least 1")
         if lock_hours <= 0:
@@ -300,6 +305,11 @@ class AccountService:
         self.caller_max_failures = int(caller_max_failures)
         self.caller_window = caller_window
         self.hash_method = hash_method
+        self.caller_region = caller_region
+        self.login_budget = int(login_budget)
+        self.login_budget_window = max(1, int(login_budget_window.total_seconds()))
+        self.login_budget_delay = float(login_budget_delay)
+        self._sleep = sleep
         self._rng = rng or random.SystemRandom()
         # A hash to check against when the ID number is unknown: the same work as a real check.
         self._dummy_hash = hash_password("000000", hash_method)
@@ -320,6 +330,12 @@ class AccountService:
         kwargs.setdefault("caller_max_failures", int(config.get("CALLER_MAX_FAILURES", 10)))
         kwargs.setdefault("caller_window",
                           dt.timedelta(minutes=float(config.get("CALLER_WINDOW_MINUTES", 60))))
+        kwargs.setdefault("hash_method", str(config.get("PASSWORD_HASH") or DEFAULT_HASH_METHOD))
+        kwargs.setdefault("caller_region", str(config.get("CALLER_REGION") or "CN"))
+        kwargs.setdefault("login_budget", int(config.get("LOGIN_BUDGET", 200)))
+        kwargs.setdefault("login_budget_window",
+                          dt.timedelta(minutes=float(config.get("LOGIN_BUDGET_WINDOW_MINUTES", 10))))
+        kwargs.setdefault("login_budget_delay", float(config.get("LOGIN_BUDGET_DELAY_SECONDS", 2.0)))
         return cls(session_factory, lock_hours=config["LOCK_HOURS"],
                    max_attempts=config["MAX_PASSWORD_ATTEMPTS"],
                    initial_password=config["INITIAL_PASSWORD"],
@@ -335,6 +351,10 @@ class AccountService:
 
     def _keyed_hash(self, kind: str, value: str) -> str:
         return hmac.new(self._secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+
+    def _caller_hash(self, caller: str) -> str:
+        """Every spelling of one number (and every non-number) gives one key (ivr.accounts.callers)."""
+        return self._keyed_hash("caller", caller_key(caller, self.caller_region))
 
     def initial_password_for(self, id_number: str) -> str:
         return initial_password_for(normalise(id_number), self.initial_policy)
@@ -431,11 +451,18 @@ class AccountService:
         against that number, and a blocked number is refused before any check.
         """
         now = self.now()
+        reserved = None
         if caller:
-            status = self.caller_status(caller, _now=now)
-            if status.blocked:
+            # Reserve the attempt before the slow hash, atomically: concurrent tries from one
+            # number cannot all pass a check made before any of them is counted.
+            reserved = self._reserve_caller(self._caller_hash(caller), now)
+            if isinstance(reserved, dt.datetime):
                 log.info("login refused: caller over limit")
-                return LoginResult(LOGIN_CALLER_LIMITED, locked_until=status.retry_at)
+                return LoginResult(LOGIN_CALLER_LIMITED, locked_until=reserved)
+        window, before = self._reserve_budget(now)
+        if before >= self.login_budget and self.login_budget_delay > 0:
+            log.warning("global failed-login budget spent (%d in this window): slowing logins", before)
+            self._sleep(self.login_budget_delay)
         kind, key = self._resolve(reference)
         password = password if isinstance(password, str) else ""
         for _ in range(5):
@@ -445,8 +472,8 @@ class AccountService:
         else:  # the password hash kept changing under us: count a failed attempt
             result = (self._account_failure(key, now) if kind == "a"
                       else self._unknown_failure(key, now))
-        if caller and not result.ok:
-            self.record_caller_failure(caller, _now=now)
+        if result.ok:   # give back what was reserved for a failure
+            self._refund(window, reserved)
         log.info("login %s (%s)", result.status,
                  f"account {key}" if kind == "a" else "no such account")
         return result
@@ -533,11 +560,51 @@ class AccountService:
 
     # -- per-caller limit (issue 7) --------------------------------------------------------------
 
+    def _reserve_caller(self, caller_hash: str, now: dt.datetime):
+        """Count an attempt against a number unless it is at its limit: the (hash, window start)
+        reserved, or the end of the window (a datetime) when the number is blocked."""
+        t = CallerFailure
+        expired = t.window_start <= now - self.caller_window
+        with self._begin() as s:
+            stmt = _insert_for(s)(t).values(caller_hash=caller_hash, failures=1, window_start=now)
+            stmt = stmt.on_conflict_do_update(
+                index_elements=[t.caller_hash],
+                set_={"failures": case((expired, 1), else_=t.failures + 1),
+                      "window_start": case((expired, _ts(now)), else_=t.window_start)},
+                where=or_(expired, t.failures < self.caller_max_failures),
+            ).returning(t.window_start)
+            row = s.execute(stmt).first()
+            if row is None:
+                start = s.execute(select(t.window_start).where(t.caller_hash == caller_hash)).scalar_one()
+                return start + self.caller_window
+        return caller_hash, row.window_start
+
+    def _reserve_budget(self, now: dt.datetime) -> tuple[int, int]:
+        """Count an attempt in the global window; (window, attempts counted before this one)."""
+        t = LoginBudget
+        window = int(now.timestamp()) // self.login_budget_window
+        with self._begin() as s:
+            stmt = _insert_for(s)(t).values(window=window, failures=1).on_conflict_do_update(
+                index_elements=[t.window], set_={"failures": t.failures + 1}).returning(t.failures)
+            count = s.execute(stmt).scalar_one()
+        return window, count - 1
+
+    def _refund(self, window: int, reserved) -> None:
+        with self._begin() as s:
+            s.execute(update(LoginBudget).where(LoginBudget.window == window, LoginBudget.failures > 0)
+                      .values(failures=LoginBudget.failures - 1))
+            if reserved:
+                caller_hash, start = reserved
+                s.execute(update(CallerFailure)
+                          .where(CallerFailure.caller_hash == caller_hash, CallerFailure.window_start == start,
+                                 CallerFailure.failures > 0)
+                          .values(failures=CallerFailure.failures - 1))
+
     def caller_status(self, caller: str, *, _now: dt.datetime | None = None) -> CallerStatus:
         """Wrong passwords from this calling number in the current window."""
         now = _now or self.now()
         with self._connect() as s:
-            row = s.execute(_CALLER_WINDOW, {"caller_hash": self._keyed_hash("caller", caller)}).first()
+            row = s.execute(_CALLER_WINDOW, {"caller_hash": self._caller_hash(caller)}).first()
         if row is None or row.window_start + self.caller_window <= now:
             return CallerStatus(0, self.caller_max_failures, False, None)
         return CallerStatus(row.failures, self.caller_max_failures,
@@ -552,7 +619,7 @@ class AccountService:
         with self._begin() as s:
             insert = _insert_for(s)
             expired = t.window_start <= now - self.caller_window
-            stmt = insert(t).values(caller_hash=self._keyed_hash("caller", caller), failures=1,
+            stmt = insert(t).values(caller_hash=self._caller_hash(caller), failures=1,
                                     window_start=now)
             stmt = stmt.on_conflict_do_update(
                 index_elements=[t.caller_hash],
@@ -576,7 +643,9 @@ class AccountService:
                          UnknownIdFailure.updated_at <= now - self.lock))))
             b = s.execute(delete(CallerFailure).where(
                 CallerFailure.window_start <= now - self.caller_window))
-        return a.rowcount + b.rowcount
+            c = s.execute(delete(LoginBudget).where(
+                LoginBudget.window < int(now.timestamp()) // self.login_budget_window))
+        return a.rowcount + b.rowcount + c.rowcount
 
     # -- changing things ------------------------------------------------------------------------
 

@@ -212,8 +212,14 @@ class Engine:
         speech = [self.say(self.model.agent.recorded_prompt, state.language)]
         return self._hangup(state, speech, "voicemail")
 
-    def apology(self, language: str) -> Reply:
-        """What a caller hears when something broke: an apology, then the end of the call."""
+    def apology(self, language: str | None) -> Reply:
+        """What a caller hears when something broke: an apology, then the end of the call.
+        ``None`` (the call's language cannot be known, e.g. its state is unreadable): the apology
+        in every language, the default first, so the caller hears their own."""
+        if language is None:
+            langs = [self.model.default_language] + [x for x in self.model.languages
+                                                     if x != self.model.default_language]
+            return Reply([self.say(self.model.error_prompt, x) for x in langs], Hangup(), "error")
         lang = language if language in self.model.languages else self.model.default_language
         return Reply([self.say(self.model.error_prompt, lang)], Hangup(), "error")
 

@@ -12,6 +12,7 @@ one (telephony WAV) replaces the TTS audio of that static prompt.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import logging
 import os
 import re
@@ -100,6 +101,9 @@ class PromptAudio:
         self._static_texts: dict[tuple[str, str], str] | None = None
         self._voices: dict[str, Voice] = {}
         self._keys: dict[tuple[str, str], str] = {}
+        # Dynamic read-outs (balances, payments) are named by a keyed hash of their text and kept
+        # without it (issue 16): neither the manifest nor a file name can be matched to a guess.
+        self._dynamic_secret = str(self.config.get("SECRET_KEY") or "").encode()
         self._recorded_dirs: dict[str, tuple[int, frozenset[str]]] = {}
         self._recorded_folders: dict[str, str] = {}
         self._recordings: dict[str, tuple[tuple, bool, str]] = {}
@@ -234,9 +238,12 @@ class PromptAudio:
             return None
         return self._valid(self.manifest.data()["static"].get(f"{lang}/{prompt_id}"), key)
 
+    def _keyed(self, lang: str, plain_key: str) -> str:
+        return hmac.new(self._dynamic_secret, f"dynamic:{lang}:{plain_key}".encode(), hashlib.sha256).hexdigest()[:32]
+
     def lookup_dynamic(self, lang: str, text: str) -> PromptFile | None:
         try:
-            key = self._key(lang, text)
+            key = self._keyed(lang, self._key(lang, text))
         except TTSError:
             return None
         return self._valid(self.manifest.data()["dynamic"].get(f"{lang}/{key}"), key)
@@ -280,12 +287,12 @@ class PromptAudio:
             audio = finish_render(spoken.raw, text, voice, label=f"prompt {prompt_id!r} ({lang})")
         except TTSError as exc:
             raise TTSError(str(exc), prompt_id=prompt_id, lang=lang) from None
-        key = voice.key(text)
+        key = self._keyed(lang, voice.key(text)) if dynamic else voice.key(text)
         rel = f"{lang}/{DYNAMIC_DIR}/{key}.wav" if dynamic else f"{lang}/{prompt_id}.wav"
         tmp = write_temp(self.audio_dir / rel, audio.wav)
         entry = {
-            "id": prompt_id, "lang": lang, "text": text,
-            "text_hash": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+            "id": prompt_id, "lang": lang, "text": "" if dynamic else text,
+            "text_hash": "" if dynamic else hashlib.sha256(text.encode("utf-8")).hexdigest(),
             "key": key, "voice": voice.voice, "voice_id": spoken.voice_id, "rate": voice.rate,
             "file": rel, "duration": audio.duration, "bytes": len(audio.wav),
             "sha256": hashlib.sha256(audio.wav).hexdigest(),
@@ -344,6 +351,21 @@ class PromptAudio:
 
     def ensure_dynamic(self, lang: str, prompt_id: str, text: str) -> PromptFile:
         return self.lookup_dynamic(lang, text) or self._render_and_commit(lang, prompt_id, text, dynamic=True)
+
+    def forget_clear_dynamic(self) -> int:
+        """Drop dynamic renders stored before issue 16 (with their text in clear), and their files."""
+        dropped: list[str] = []
+
+        def change(data: dict) -> bool:
+            table = data["dynamic"]
+            for name in [n for n, e in table.items() if e.get("text")]:
+                self._unlink(table.pop(name)["file"])
+                dropped.append(name)
+            return bool(dropped)
+
+        if self.manifest.path.exists() and any(e.get("text") for e in self.manifest.data()["dynamic"].values()):
+            self.manifest.update(change)
+        return len(dropped)
 
     def _voice_or_raise(self, lang: str, prompt_id: str) -> Voice:
         try:

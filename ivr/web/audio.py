@@ -4,17 +4,25 @@ Routes (``audio/wav``, ETag, Cache-Control, conditional GET/HEAD, ranges):
 
 - ``GET /audio/<lang>/<prompt_id>.wav``: a static prompt: its recording, else its TTS render
   (rendered on the spot if missing). Unknown or dynamic prompt: 404.
-- ``GET /audio/<lang>/<prompt_id>/<key>.wav``: a cached dynamic render (content-addressed, so
-  cacheable forever). Unknown: 404.
+- ``GET /audio/<lang>/<prompt_id>/<key>.wav?c=<CallSid>&e=<expiry>&t=<tag>``: a dynamic render
+  (a balance, a payment). ``key`` is a keyed hash of the text (SECRET_KEY), and the URL is a
+  capability for one call: ``t`` is an HMAC over key, call and expiry, and the audio is served
+  only until the expiry (``IVR_DYNAMIC_AUDIO_SECONDS``) and while that call has not ended.
+  Anything else: 404. ``Cache-Control: private``; no ``X-Prompt-Text`` (issue 16), except in
+  development mode (no TWILIO_AUTH_TOKEN), where the text rides in the tagged URL (``x``) for
+  the local phone's transcripts.
 
-Every response carries ``X-Prompt-Text``: the prompt's text, UTF-8 percent-encoded.
+Static prompts carry ``X-Prompt-Text``: the prompt's text, UTF-8 percent-encoded.
 """
 from __future__ import annotations
 
+import hashlib
+import hmac
 import logging
-from urllib.parse import quote
+import time
+from urllib.parse import quote, urlencode
 
-from flask import Blueprint, abort, current_app, send_file
+from flask import Blueprint, abort, current_app, has_request_context, request, send_file
 
 from ivr.tts.errors import TTSError
 from ivr.tts.store import SAFE_ID, PromptAudio, PromptFile
@@ -22,7 +30,7 @@ from ivr.tts.store import SAFE_ID, PromptAudio, PromptFile
 log = logging.getLogger(__name__)
 bp = Blueprint("audio", __name__)
 
-DYNAMIC_MAX_AGE = 365 * 24 * 3600
+DYNAMIC_SECONDS = 4 * 3600     # Twilio ends a call after 4 hours at the latest
 
 
 class AudioService:
@@ -59,7 +67,42 @@ class AudioService:
             return None
         if static:
             return f"/audio/{lang}/{prompt_id}.wav"
-        return f"/audio/{lang}/{_url_id(prompt_id)}/{found.key}.wav"
+        return f"/audio/{lang}/{_url_id(prompt_id)}/{found.key}.wav?{capability(lang, found.key, text)}"
+
+
+def _tag(lang: str, key: str, sid: str, expires: int, text: str = "") -> str:
+    secret = str(current_app.config.get("SECRET_KEY") or "").encode()
+    return hmac.new(secret, f"audio:{lang}/{key}/{sid}/{expires}/{text}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def capability(lang: str, key: str, text: str = "") -> str:
+    """The query that lets the current call (the request's CallSid) fetch this render for a while."""
+    from ivr.calls import valid_sid
+
+    sid = request.values.get("CallSid", "") if has_request_context() else ""
+    sid = sid if valid_sid(sid) else ""
+    seconds = int(current_app.config.get("DYNAMIC_AUDIO_SECONDS") or DYNAMIC_SECONDS)
+    expires = (int(time.time()) // 60 + 1) * 60 + seconds   # whole minutes: the TwiML memo still helps
+    # Development mode only (no TWILIO_AUTH_TOKEN: no real callers): the text rides in the URL,
+    # covered by the tag, so the local phone's transcript shows what was said. Never in production.
+    dev_text = "" if current_app.config.get("TWILIO_AUTH_TOKEN") else text
+    query = {"c": sid, "e": expires, "t": _tag(lang, key, sid, expires, dev_text)}
+    if dev_text:
+        query["x"] = dev_text
+    return urlencode(query)
+
+
+def _call_open(sid: str) -> bool:
+    from sqlalchemy import select
+
+    from ivr.models import Call
+
+    db = current_app.extensions.get("ivr_db")
+    if db is None:   # the audio blueprint on its own (no call log to ask)
+        return True
+    with db.engine.connect() as conn:
+        row = conn.execute(select(Call.ended_at).where(Call.call_sid == sid)).first()
+    return row is not None and row.ended_at is None
 
 
 def _url_id(prompt_id: str) -> str:
@@ -73,18 +116,21 @@ def init_app(app) -> None:
     hotline = app.extensions.get("ivr_hotline")
     if hotline is not None:   # a new menu version brings its prompt texts (ivr.flow_versions)
         hotline.versions.listen(lambda version: service.store.use_catalogue(version.catalogue))
+    try:
+        app.extensions["ivr_audio"].store.forget_clear_dynamic()   # renders cached before issue 16
+    except Exception:  # noqa: BLE001 - an unreadable audio folder is reported where it is used
+        log.warning("could not clear old dynamic renders", exc_info=True)
 
 
 def _service() -> AudioService:
     return current_app.extensions["ivr_audio"]
 
 
-def _send(found: PromptFile, max_age: int, immutable: bool = False):
+def _send(found: PromptFile, max_age: int, text: str | None = None):
     response = send_file(found.filename, mimetype="audio/wav", etag=found.etag, conditional=True,
                          max_age=max_age)
-    if immutable:
-        response.cache_control.immutable = True
-    response.headers["X-Prompt-Text"] = quote(found.text, safe="")
+    if text is not None:   # static prompts only: dynamic texts are personal
+        response.headers["X-Prompt-Text"] = quote(text, safe="")
     return response
 
 
@@ -99,12 +145,26 @@ def static_prompt(lang: str, prompt_id: str):
     except (TTSError, OSError) as exc:
         log.error("audio for %s %r unavailable: %s", lang, prompt_id, exc)
         abort(503)
-    return _send(found, int(current_app.config.get("AUDIO_MAX_AGE", 3600)))
+    return _send(found, int(current_app.config.get("AUDIO_MAX_AGE", 3600)), text=found.text)
 
 
 @bp.get("/audio/<lang>/<prompt_id>/<key>.wav")
 def dynamic_prompt(lang: str, prompt_id: str, key: str):
+    sid, tag = request.args.get("c", ""), request.args.get("t", "")
+    dev_text = "" if current_app.config.get("TWILIO_AUTH_TOKEN") else request.args.get("x", "")
+    try:
+        expires = int(request.args.get("e", ""))
+    except ValueError:
+        abort(404)
+    left = expires - time.time()
+    if left <= 0 or not hmac.compare_digest(tag.encode(), _tag(lang, key, sid, expires, dev_text).encode()):
+        abort(404)
+    if sid and not _call_open(sid):
+        abort(404)   # the call has ended: its read-outs go with it
     found = _service().store.dynamic_file(lang, prompt_id, key)
     if found is None:
         abort(404)
-    return _send(found, DYNAMIC_MAX_AGE, immutable=True)
+    response = _send(found, int(min(left, 3600)), text=dev_text or None)
+    response.cache_control.private = True
+    response.cache_control.public = False
+    return response

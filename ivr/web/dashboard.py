@@ -18,25 +18,23 @@ case a row was written by something else. Accounts show their masked ID number o
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-import hmac
 from collections import Counter
 from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for)
 from markupsafe import Markup
 from sqlalchemy import func, or_, select
+from werkzeug.exceptions import BadRequest, TooManyRequests
 
 from ivr.accounts.idnumber import mask_id
 from ivr.accounts.models import Account, CallerFailure, UnknownIdFailure
 from ivr.calls import mask_phone, parse_now
 from ivr.flow_versions import version_rows
 from ivr.models import Call
+from ivr.web import admin
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
-COOKIE = "ivr_admin"
-COOKIE_SECONDS = 12 * 3600
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
 STATS_CALLS = 1000            # per-menu counts cover this many latest calls
@@ -54,56 +52,47 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
-# -- access --------------------------------------------------------------------------------------
-def _token() -> str | None:
-    token = current_app.config.get("ADMIN_TOKEN")
-    return str(token) if token not in (None, "") else None
-
-
-def _cookie_value(token: str) -> str:
-    return hmac.new(token.encode(), b"ivr-dashboard-session", hashlib.sha256).hexdigest()
-
-
-def _same(given: str | None, expected: str) -> bool:
-    return given is not None and hmac.compare_digest(given.encode(), expected.encode())
-
-
-def _bearer() -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, value = header.partition(" ")
-    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
-
-
-def _set_cookie(response: Response, token: str) -> Response:
-    response.set_cookie(COOKIE, _cookie_value(token), max_age=COOKIE_SECONDS, httponly=True, samesite="Strict",
-                        secure=request.is_secure, path=url_for("dashboard.home"))
-    return response
-
-
-def _refused(status: int, error: str | None = None):
+# -- access (ivr.web.admin: token, sign-in throttle, CSRF) -----------------------------------------
+def _refused(status: int, error: str | None = None, retry_after: int | None = None):
     response = Response(render_template("dashboard_login.html", disabled=status == 403, error=error), status=status,
                         mimetype="text/html")
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="ivr dashboard"'
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
     return response
+
+
+def _attempt(given: str | None):
+    """None when ``given`` is the token, else the refusal (401, or 429 while backing off)."""
+    try:
+        if admin.try_token(given):
+            return None
+    except TooManyRequests as exc:
+        return _refused(429, exc.description, exc.retry_after)
+    return _refused(401, "That token is not right.")
 
 
 @bp.before_request
 def _guard():
-    token = _token()
+    token = admin.token()
     if token is None:
         return _refused(403)
     if request.endpoint in ("dashboard.login", "dashboard.logout"):
         return None
     given = request.args.get("token")
     if given is not None:
-        if not _same(given, token):
-            return _refused(401, "That token is not right.")
+        refused = _attempt(given)
+        if refused is not None:
+            return refused
         args = {k: v for k, v in request.args.items() if k != "token"}
-        return _set_cookie(redirect(url_for(request.endpoint, **(request.view_args or {}), **args)), token)
-    if _same(_bearer(), token) or _same(request.cookies.get(COOKIE), _cookie_value(token)):
-        return None
-    return _refused(401)
+        return admin.set_cookie(redirect(url_for(request.endpoint, **(request.view_args or {}), **args)), token)
+    try:
+        if admin.is_admin():   # a bearer token counts like a sign-in
+            return None
+    except TooManyRequests as exc:
+        return _refused(429, exc.description, exc.retry_after)
+    return _refused(401, "That token is not right." if admin.bearer() is not None else None)
 
 
 @bp.after_request
@@ -117,17 +106,23 @@ def _headers(response):
 
 @bp.post("/login")
 def login():
-    token = _token()
-    if not _same(request.form.get("token", ""), token):
-        return _refused(401, "That token is not right.")
-    return _set_cookie(redirect(url_for("dashboard.home"), code=303), token)
+    try:
+        admin.check_csrf()
+    except BadRequest as exc:
+        return _refused(400, exc.description)
+    refused = _attempt(request.form.get("token", ""))
+    if refused is not None:
+        return refused
+    return admin.set_cookie(redirect(url_for("dashboard.home"), code=303), admin.token())
 
 
 @bp.post("/logout")
 def logout():
-    response = redirect(url_for("dashboard.home"), code=303)
-    response.delete_cookie(COOKIE, path=url_for("dashboard.home"))
-    return response
+    try:
+        admin.check_csrf()
+    except BadRequest as exc:
+        return _refused(400, exc.description)
+    return admin.delete_cookie(redirect(url_for("dashboard.home"), code=303))
 
 
 # -- data ----------------------------------------------------------------------------------------

@@ -20,6 +20,9 @@ loudspeaker. Routes (JSON unless noted):
   are fetched by the page from ``/audio/...`` directly.
 
 The call id is a random token: whoever holds it drives the call; nothing else identifies it.
+In production mode (TWILIO_AUTH_TOKEN set) every route answers only the admin token's holder
+(``ivr.web.admin``); per client address, dials and keys per minute and calls going at once are
+limited in the database (``ivr.web.limits``; 429 past them). Issue 16.
 The calling number is made up from the browser's address (see ``_caller``). ``IVR_SOFTPHONE=false``
 turns all of this off (404).
 
@@ -86,6 +89,8 @@ class PhoneCall(Base):
     locked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
     dialled_at: Mapped[float] = mapped_column(Float)        # epoch seconds
     updated_at: Mapped[float] = mapped_column(Float, index=True)
+    # Keyed hash of the dialling client's address: its concurrent-call cap counts these (issue 16).
+    client: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class CallNotFound(Exception):
@@ -93,6 +98,10 @@ class CallNotFound(Exception):
 
 
 class CallBusy(Exception):
+    pass
+
+
+class TooManyCalls(Exception):
     pass
 
 
@@ -162,6 +171,7 @@ class Softphone:
             # Another process created it between the check and the CREATE: fine if it is there now.
             if not inspect(self.db.engine).has_table(PhoneCall.__tablename__):
                 raise
+        _add_client_column(self.db.engine)
         self._phone = None
         self._phone_lock = threading.Lock()
 
@@ -187,12 +197,6 @@ class Softphone:
         return self._phone_origin
 
     # -- storage ---------------------------------------------------------------------------
-    def _insert(self, call_id: str, data: dict, dialled_at: float) -> None:
-        now = time.time()
-        with self.db.Session() as s, s.begin():
-            s.add(PhoneCall(id=call_id, call_sid=data["sid"], snapshot=data, ended=bool(data["ended"]),
-                            dialled_at=dialled_at, updated_at=now))
-
     def get(self, call_id: str) -> PhoneCall:
         with self.db.Session() as s:
             row = s.get(PhoneCall, call_id)
@@ -223,17 +227,52 @@ class Softphone:
             s.execute(update(PhoneCall).where(PhoneCall.id == call_id, PhoneCall.lock == token).values(**values))
 
     # -- calls -----------------------------------------------------------------------------
-    def dial(self, caller: str) -> tuple[str, dict]:
+    def dial(self, caller: str, client: str | None = None, max_calls: int | None = None) -> tuple[str, dict]:
+        """Place a call; with ``max_calls``, refuse (TooManyCalls) while ``client`` has that many
+        calls going. The call's row is reserved first, atomically, so concurrent dials cannot
+        overshoot the cap; it stays claimed (busy) until the call reaches its first input point."""
         from ivr.phone.snapshot import settle
 
         self.reap()
         call_id = secrets.token_urlsafe(24)
         dialled_at = time.time()
-        call = self.phone.dial(caller=caller, clock=WallClock(dialled_at))
-        settle(call)
-        data = self._save(call)
-        self._insert(call_id, data, dialled_at)
+        if not self._reserve(call_id, client, max_calls, dialled_at):
+            raise TooManyCalls(client)
+        try:
+            call = self.phone.dial(caller=caller, clock=WallClock(dialled_at))
+            settle(call)
+            data = self._save(call)
+        except BaseException:
+            with self.db.engine.begin() as conn:
+                conn.execute(delete(PhoneCall).where(PhoneCall.id == call_id))
+            raise
+        with self.db.engine.begin() as conn:
+            conn.execute(update(PhoneCall).where(PhoneCall.id == call_id).values(
+                call_sid=data["sid"], snapshot=data, ended=bool(data["ended"]), lock=None, locked_at=None,
+                updated_at=time.time()))
         return call_id, data
+
+    def _reserve(self, call_id: str, client: str | None, max_calls: int | None, now: float) -> bool:
+        """INSERT the call's row only while the client has fewer than ``max_calls`` live calls: one
+        statement (atomic on SQLite); PostgreSQL first takes a lock per client for the transaction."""
+        from sqlalchemy import func, insert, literal, text
+
+        values = {"id": call_id, "call_sid": "", "snapshot": {"pending": True}, "ended": False,
+                  "lock": "dialling", "locked_at": now, "dialled_at": now, "updated_at": now, "client": client}
+        with self.db.engine.begin() as conn:
+            if max_calls is None or client is None:
+                conn.execute(insert(PhoneCall).values(**values))
+                return True
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": int(client[:15], 16)})
+            live = (select(func.count()).select_from(PhoneCall)
+                    .where(PhoneCall.client == client, PhoneCall.ended.is_(False),
+                           PhoneCall.updated_at > now - ABANDON_SECONDS).scalar_subquery())
+            cols = list(values)
+            row = select(*[literal(values[c], PhoneCall.__table__.c[c].type).label(c) for c in cols]).where(
+                live < max_calls)
+            # RETURNING, not rowcount: psycopg reports -1 for INSERT .. SELECT
+            return conn.execute(insert(PhoneCall).from_select(cols, row).returning(PhoneCall.id)).first() is not None
 
     def press(self, call_id: str, keys: str) -> tuple[dict, int]:
         return self._step(call_id, lambda call: call.press(keys))
@@ -358,6 +397,18 @@ class Softphone:
         return item
 
 
+def _add_client_column(engine) -> None:
+    """Tables made before issue 16 lack ``client``: add it (the rows are short-lived calls)."""
+    if "client" in {c["name"] for c in inspect(engine).get_columns(PhoneCall.__tablename__)}:
+        return
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"ALTER TABLE {PhoneCall.__tablename__} ADD COLUMN client VARCHAR(64)")
+    except SQLAlchemyError:   # another process added it first
+        if "client" not in {c["name"] for c in inspect(engine).get_columns(PhoneCall.__tablename__)}:
+            raise
+
+
 def _origin(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.scheme}://{parts.netloc}".lower()
@@ -397,6 +448,46 @@ def _softphone() -> Softphone:
     return current_app.extensions["ivr_softphone"]
 
 
+@bp.before_request
+def _admin_only_in_production():
+    """In production mode (TWILIO_AUTH_TOKEN set) the softphone, if switched on at all, is for
+    the admin token's holder only: it dials the signed hotline with valid signatures."""
+    if not current_app.config.get("TWILIO_AUTH_TOKEN"):
+        return None
+    from werkzeug.exceptions import TooManyRequests
+
+    from ivr.web import admin
+
+    try:
+        if admin.is_admin():   # a wrong bearer token counts like a wrong sign-in
+            return None
+    except TooManyRequests as exc:
+        response = _error(429, exc.description)
+        response.headers["Retry-After"] = str(exc.retry_after)
+        return response
+    if request.endpoint == "phone_page.page":
+        return current_app.response_class(
+            "401: in production mode the softphone is for the admin: sign in at /dashboard first "
+            "(or send Authorization: Bearer <IVR_ADMIN_TOKEN>).\n", status=401, mimetype="text/plain")
+    return _error(401, "the softphone needs the admin token in production mode: sign in at /dashboard "
+                       "or send Authorization: Bearer <IVR_ADMIN_TOKEN>")
+
+
+def _limited(kind: str, setting: str):
+    """None, or a 429 when this client is over its ``setting`` per minute for ``kind``."""
+    from ivr.web import limits
+
+    limit = int(current_app.config.get(setting))
+    verdict = limits.hit(limits.client_key(f"softphone-{kind}"), limit, 60.0)
+    if verdict.allowed:
+        return None
+    wait = max(1, int(verdict.retry_after + 0.999))
+    response = _error(429, f"too many {kind} from this address: at most {limit} a minute "
+                           f"(IVR_{setting}); try again in {wait} s")
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
 @bp.after_request
 def _headers(response):
     response.headers.setdefault("Content-Security-Policy", CSP)
@@ -431,9 +522,18 @@ def page():
 def dial():
     if not request.is_json:  # a JSON body needs a CORS preflight: other sites cannot dial for you
         return _error(415, "send Content-Type: application/json")
+    limited = _limited("dials", "SOFTPHONE_DIALS_PER_MINUTE")
+    if limited is not None:
+        return limited
+    from ivr.web import limits
+
     softphone = _softphone()
+    cap = int(current_app.config.get("SOFTPHONE_MAX_CALLS"))
     try:
-        call_id, data = softphone.dial(_caller())
+        call_id, data = softphone.dial(_caller(), limits.client_key("softphone-calls"), cap)
+    except TooManyCalls:
+        return _error(429, f"this address already has {cap} calls going (IVR_SOFTPHONE_MAX_CALLS): "
+                           f"hang one up first")
     except PhoneError as exc:
         log.warning("browser call could not be placed: %s", exc)
         return _error(502, f"the call could not be placed: {exc}")
@@ -450,6 +550,8 @@ def show(call_id: str):
         row = softphone.get(call_id)
     except CallNotFound:
         return _error(404, "no such call (it may have ended a while ago)")
+    if "events" not in row.snapshot:   # still being dialled
+        return _error(409, "the call is still being dialled; try again")
     return jsonify(softphone.view(call_id, row.snapshot, _int(request.args.get("since"), 0)))
 
 
@@ -477,6 +579,9 @@ def keys(call_id: str):
     pressed = body.get("keys") if isinstance(body, dict) else None
     if not isinstance(pressed, str) or not KEYS_RE.match(pressed):
         return _error(400, 'keys must be 1 to 64 of 0-9 * #, or "_" for silence')
+    limited = _limited("keys", "SOFTPHONE_KEYS_PER_MINUTE")
+    if limited is not None:
+        return limited
     return _step(call_id, lambda softphone: softphone.press(call_id, pressed))
 
 

@@ -17,6 +17,8 @@
 3. Error handlers so a routed ``/voice`` webhook never answers with a 4xx/5xx page: a request that
    cannot be read (too large, broken encoding) or an error escaping a view gets an apology in
    TwiML and ``<Hangup/>``, status 200, logged with the route.
+4. Every other route: bodies capped at ``MAX_BODY_BYTES`` (413), and errors answered as JSON,
+   never an HTML 500 page (503 when the database is down) (issue 16).
 """
 from __future__ import annotations
 
@@ -27,7 +29,8 @@ from urllib.parse import parse_qs, quote, urlsplit
 from flask import Flask, Response, current_app, request
 from twilio.request_validator import (SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, RequestValidator,
                                       get_signature_algorithm)
-from werkzeug.exceptions import HTTPException
+from sqlalchemy.exc import DBAPIError, OperationalError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr.calls import valid_sid
@@ -139,15 +142,23 @@ def verify_request(token: str, req=None) -> tuple[bool, str, str]:
         if RequestValidator(str(token)).validate(url, _signed_params(req), signature, algorithm):
             return True, "", url
         return False, "X-Twilio-Signature does not match", url
+    except RequestEntityTooLarge:   # a chunked body past the cap: the apology, not a 403
+        raise
     except Exception as exc:   # an unreadable request cannot be shown to be Twilio's
         return False, f"request could not be checked ({type(exc).__name__})", url
 
 
 def _check_signature():
     if not is_webhook_path(request.path):
+        # Every other route's body is capped too (the softphone's JSON is a few bytes).
+        limit = request.max_content_length = current_app.config.get("MAX_BODY_BYTES")
+        if limit is not None and (request.content_length or 0) > limit:
+            raise RequestEntityTooLarge()   # refused before any view, whether it reads the body or not
         return None
     # werkzeug reads a url-encoded form whole, whatever its size: cap what a webhook may send.
-    request.max_content_length = current_app.config.get("WEBHOOK_MAX_BYTES")
+    limit = request.max_content_length = current_app.config.get("WEBHOOK_MAX_BYTES")
+    if limit is not None and (request.content_length or 0) > limit:
+        raise RequestEntityTooLarge()   # -> the apology, status 200 (issue 16), signed or not
     token = current_app.config.get("TWILIO_AUTH_TOKEN")
     if not token:
         _log_dev_mode_once()
@@ -192,7 +203,7 @@ def _apology_twiml() -> Response:
         from ivr.web.voice import renderer
 
         hotline = current_app.extensions["ivr_hotline"]
-        xml = renderer("say").render(hotline.engine.apology(hotline.engine.model.default_language))
+        xml = renderer("say").render(hotline.engine.apology(None))   # language unknown here: all
     except Exception:
         xml = LAST_RESORT_TWIML
     return Response(xml, status=200, mimetype="text/xml")
@@ -202,8 +213,12 @@ def _http_error(exc: HTTPException):
     """4xx raised inside a routed webhook (e.g. 413 for an oversized form): apologise in TwiML.
     Unrouted paths (404, 405) keep their HTTP error so a misconfigured URL shows in Twilio's
     debugger."""
-    if exc.code is None or exc.code < 400 or not _is_routed_webhook():
+    if exc.code is None or exc.code < 400:
         return exc
+    if not _is_routed_webhook():
+        if is_webhook_path(request.path):
+            return exc   # unrouted /voice path: the HTTP error shows in Twilio's debugger
+        return _json_error(exc.code, exc.description or exc.name, getattr(exc, "retry_after", None))
     log_webhook(logging.ERROR, "webhook request unreadable", call="-", route=request.path,
                 error=f"{exc.code} {exc.name}")
     return _apology_twiml()
@@ -213,7 +228,33 @@ def _unexpected_error(exc: Exception):
     if isinstance(exc, HTTPException):
         return _http_error(exc)
     if not _is_routed_webhook():
-        raise exc
+        return _non_webhook_error(exc)
     log_webhook(logging.ERROR, "webhook failed outside its handler", call="-", route=request.path,
                 error=describe_error(exc))
     return _apology_twiml()
+
+
+DB_DOWN = "the database is unavailable right now; nothing was changed, try again shortly"
+
+
+def _json_error(status: int, message: str, retry_after=None) -> Response:
+    from flask import jsonify
+
+    response = jsonify(error=message)
+    response.status_code = status
+    response.headers["Cache-Control"] = "no-store"
+    if retry_after:
+        response.headers["Retry-After"] = str(retry_after)
+    return response
+
+
+def _non_webhook_error(exc: Exception) -> Response:
+    """Any other route: JSON, never an HTML 500 page; 503 when the database is what failed (the
+    pool reconnects on the next request once it is back, so nothing needs a restart)."""
+    down = isinstance(exc, (OperationalError, DBAPIError)) and (
+        isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False))
+    logging.getLogger("ivr.web").error("%s %s failed: %s", request.method, _printable(request.path, 100),
+                                       describe_error(exc))
+    if down:
+        return _json_error(503, DB_DOWN, 5)
+    return _json_error(500, "internal error; it has been logged")

@@ -195,7 +195,7 @@ def _apology(hotline, sid: str, state) -> Reply:
                     hotline.calls.record_error(session, sid, "webhook")
         except Exception:   # the database may be what failed
             language = None
-    return hotline.engine.apology(language or hotline.engine.model.default_language)
+    return hotline.engine.apology(language or None)   # None: unknown, in every language
 
 
 def _known_or_top(state, sid: str):
@@ -337,5 +337,5 @@ def fallback():
                     error=describe_error(exc))
     log_webhook(logging.WARNING, "fallback", call=_log_sid(sid), route=request.path, error_code=code,
                 error_url=_printable(request.values.get("ErrorUrl", ""), 200))
-    reply = hotline.engine.apology(language or hotline.engine.model.default_language)
+    reply = hotline.engine.apology(language or None)
     return twiml(renderer("say").render(reply))

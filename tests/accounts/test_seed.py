@@ -6,6 +6,7 @@ import datetime as dt
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select
+from werkzeug.security import check_password_hash
 
 from ivr.accounts.idnumber import check_id
 from ivr.accounts.models import Account, SpendingRecord
@@ -91,7 +92,7 @@ def test_demo_uses_a_strong_hash_by_default(database):
 
 def test_bulk_accounts(database, make_service):
     seed_demo(database.Session, hash_method=FAST_HASH)
-    report = seed_bulk(database.Session, 500, 11, batch_size=64)
+    report = seed_bulk(database.Session, 500, 11, batch_size=64, hash_method=FAST_HASH)
     assert report.inserted == 500 and report.skipped == 0
     accounts = rows(database)
     bulk = {n: a for n, a in accounts.items() if n not in DEMO_ID_NUMBERS}
@@ -105,7 +106,7 @@ def test_bulk_accounts(database, make_service):
     for number, a in list(bulk.items())[:20]:
         assert check_id(number).ok
         assert a.password_is_initial and a.card_status == "active"
-        assert a.password_hash.startswith("pbkdf2:sha256:1$")
+        assert a.password_hash.startswith(FAST_HASH + "$")
         assert 0 <= a.medical_fen and 0 <= a.pension_fen
         assert service.verify(number, service.initial_password_for(number)).ok
     sexes = {int(n[16]) % 2 for n in bulk}
@@ -119,7 +120,7 @@ def test_bulk_is_deterministic_and_idempotent(tmp_path):
     def build(name, count, seed):
         db = Database(f"sqlite:///{tmp_path / name}")
         create_tables(db.engine)
-        seed_bulk(db.Session, count, seed, batch_size=100)
+        seed_bulk(db.Session, count, seed, batch_size=100, hash_method=FAST_HASH)
         with db.Session() as s:
             data = s.execute(select(Account.id_number, Account.name, Account.card_number,
                                     Account.city, Account.medical_fen, Account.pension_fen)
@@ -134,9 +135,9 @@ def test_bulk_is_deterministic_and_idempotent(tmp_path):
     _, c, _ = build("c.sqlite3", 300, 6)
     assert a == b and spends_a == spends_b
     assert {r.id_number for r in a}.isdisjoint({r.id_number for r in c})
-    rerun = seed_bulk(db_a.Session, 300, 5, batch_size=77)
+    rerun = seed_bulk(db_a.Session, 300, 5, batch_size=77, hash_method=FAST_HASH)
     assert (rerun.inserted, rerun.skipped, rerun.spending) == (0, 300, 0)
-    grown = seed_bulk(db_a.Session, 350, 5, batch_size=77)
+    grown = seed_bulk(db_a.Session, 350, 5, batch_size=77, hash_method=FAST_HASH)
     assert (grown.inserted, grown.skipped) == (50, 300)
     assert count_accounts(db_a.Session) == 350
     assert now  # (the clock only dates the spending window)
@@ -153,19 +154,19 @@ def test_bulk_without_spending_and_fixed_policy(database):
 
 def test_bulk_skips_demo_numbers_and_refuses_nonsense(database):
     seed_demo(database.Session, hash_method=FAST_HASH)
-    seed_bulk(database.Session, 50, 1)
+    seed_bulk(database.Session, 50, 1, hash_method=FAST_HASH)
     assert count_accounts(database.Session) == 54
     with pytest.raises(ValueError):
-        seed_bulk(database.Session, -1, 1)
+        seed_bulk(database.Session, -1, 1, hash_method=FAST_HASH)
     with pytest.raises(ValueError):
-        seed_bulk(database.Session, 1, 1, batch_size=0)
+        seed_bulk(database.Session, 1, 1, batch_size=0, hash_method=FAST_HASH)
     with pytest.raises(ValueError):
-        seed_bulk(database.Session, 1, 1, initial_password="12")
+        seed_bulk(database.Session, 1, 1, initial_password="12", hash_method=FAST_HASH)
 
 
 def test_progress_is_reported_per_batch(database):
     seen = []
-    seed_bulk(database.Session, 250, 2, batch_size=100, progress=lambda d, t: seen.append((d, t)))
+    seed_bulk(database.Session, 250, 2, batch_size=100, progress=lambda d, t: seen.append((d, t)), hash_method=FAST_HASH)
     assert seen == [(100, 250), (200, 250), (250, 250)]
 
 
@@ -180,7 +181,7 @@ def test_cli_init_and_seed(database):
     from ivr.accounts.cli import db_group
 
     runner = CliRunner()
-    obj = {"db": database, "config": {"INITIAL_PASSWORD": "id_last6"}}
+    obj = {"db": database, "config": {"INITIAL_PASSWORD": "id_last6", "PASSWORD_HASH": FAST_HASH}}
     result = runner.invoke(db_group, ["init"], obj=obj)
     assert result.exit_code == 0, result.output
     assert "schema ready" in result.output
@@ -201,7 +202,7 @@ def test_cli_init_and_seed(database):
 def test_cli_reset_demo_and_validation(database):
     from ivr.accounts.cli import db_group
 
-    obj = {"db": database, "config": {}}
+    obj = {"db": database, "config": {"PASSWORD_HASH": FAST_HASH}}
     runner = CliRunner()
     runner.invoke(db_group, ["seed"], obj=obj)
     with database.Session() as s, s.begin():
@@ -218,7 +219,7 @@ def test_cli_never_prints_demo_passwords_or_full_ids(database):
     from ivr.accounts.cli import db_group
 
     result = CliRunner().invoke(db_group, ["seed", "--accounts", "5"],
-                                obj={"db": database, "config": {}})
+                                obj={"db": database, "config": {"PASSWORD_HASH": FAST_HASH}})
     for number, (password, *_rest) in ISSUE_TABLE.items():
         assert number not in result.output and password not in result.output
 
@@ -258,8 +259,8 @@ def test_bulk_rows_stored_exactly(database):
     from ivr.accounts.seed import _bulk_rows
 
     now = dt.datetime(2026, 11, 25, 23, 30, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    seed_bulk(database.Session, 60, 4, batch_size=25, now=now)
-    expected = list(_bulk_rows(60, 4, "id_last6", "pbkdf2:sha256:1", now, dt.date(2026, 11, 25)))
+    seed_bulk(database.Session, 60, 4, batch_size=25, now=now, hash_method=FAST_HASH)
+    expected = list(_bulk_rows(60, 4, "id_last6", now, dt.date(2026, 11, 25)))
     with database.Session() as s:
         stored = {a.id_number: a for a in s.scalars(select(Account))}
         spends = {}
@@ -275,7 +276,7 @@ def test_bulk_rows_stored_exactly(database):
                         "medical_fen", "pension_fen"):
                 assert getattr(a, key) == row[key], key
             assert a.updated_at == now          # an aware instant, stored as UTC
-            assert a.password_hash.startswith("pbkdf2:sha256:1$")
+            assert a.password_hash.startswith(FAST_HASH + "$")
             assert spends.get(a.id, []) == row_spends
 
 
@@ -309,3 +310,23 @@ def test_cli_seed_tells_the_made_up_logins_and_they_log_in(database, tmp_path):
     stored = rows(database)
     for r in rows_:      # every printed login is a real account whose password is the printed one
         assert check_password(stored[r["id_number"]].password_hash, r["password"])
+
+
+def test_bulk_accounts_get_the_configured_cost_one_hash_per_distinct_password(database):
+    """Issue 16: no cheap hash that answers faster than the dummy check of an unknown ID."""
+    import sqlalchemy as sa
+
+    from ivr.accounts.models import Account
+
+    method = "pbkdf2:sha256:2000"
+    seed_bulk(database.Session, 30, 8, initial_password="802413", hash_method=method, spending=False)
+    seed_bulk(database.Session, 20, 9, hash_method=method, spending=False)   # id_last6: distinct ones
+    with database.Session() as s:
+        rows = s.execute(sa.select(Account.id_number, Account.password_hash)).all()
+    assert all(h.startswith(method + "$") for _, h in rows)
+    fixed = {h for n, h in rows if check_password_hash(h, "802413")}
+    assert len(fixed) == 1                       # 30 accounts, one password, one hash
+    service = AccountService(database.Session, hash_method=method)
+    some = [n for n, h in rows if h not in fixed][:3]
+    for number in some:
+        assert service.verify(number, number[-6:].upper().replace("X", "0")).ok

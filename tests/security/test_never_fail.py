@@ -41,8 +41,9 @@ def test_a_database_outage_still_answers_twiml(tmp_path, path, caplog):
                       RecordingDuration="4", CallDuration="20", CallStatus="completed", ErrorCode="11200")
     assert doc.root.tag == "Response"
     if path not in ("/voice/status", "/voice/hold"):
-        # The state cannot be read, so the language is unknown: the default language apologises.
-        assert doc.heard == ZH["app_error"] and doc.hangs_up
+        # The state cannot be read, so the language is unknown: the apology in every language, the
+        # default first (issue 16: an English caller hears English too).
+        assert doc.heard == ZH["app_error"] + " " + EN["app_error"] and doc.hangs_up
     failures = [r for r in caplog.records if r.levelno >= logging.ERROR]
     assert failures and all(r.fields.get("call") in ("CAoutage", None) for r in failures)
     assert any(r.fields.get("call") == "CAoutage" for r in failures)
@@ -88,7 +89,7 @@ def test_an_unreadable_request_gets_the_apology(tmp_path, caplog):
     app = make_app(tmp_path)
     response = app.test_client().post("/voice/input", data={"CallSid": "CAbig", "Digits": "1" * 600_000})
     doc = parse(response)
-    assert doc.heard == ZH["app_error"] and doc.hangs_up
+    assert doc.heard == ZH["app_error"] + " " + EN["app_error"] and doc.hangs_up   # language unknown
     [record] = [r for r in caplog.records if r.getMessage() == "webhook request unreadable"]
     assert record.fields["error"] == "413 Request Entity Too Large"
 
@@ -120,14 +121,17 @@ def test_a_text_to_speech_failure_falls_back_to_say(tmp_path, monkeypatch):
 
 
 def test_a_signed_oversized_request_is_refused_unread(tmp_path):
-    """With signing on, a body over WEBHOOK_MAX_BYTES cannot be checked: 403, nothing parsed."""
+    """With signing on, a body over WEBHOOK_MAX_BYTES cannot be checked: it is not parsed, and the
+    caller hears the documented apology with status 200 (issue 16; was a 403)."""
     from tests.security.conftest import TOKEN, sign
 
     app = make_app(tmp_path, TWILIO_AUTH_TOKEN=TOKEN, WEBHOOK_MAX_BYTES=10_000)
     data = {"CallSid": "CAbig", "Digits": "1" * 20_000}
     response = app.test_client().post("/voice/input", data=data,
                                       headers={"X-Twilio-Signature": sign("http://localhost/voice/input", data)})
-    assert response.status_code == 403
+    assert response.status_code == 200
+    doc = parse(response)
+    assert doc.heard == ZH["app_error"] + " " + EN["app_error"] and doc.hangs_up and doc.gather is None
     small = {"CallSid": "CAsmall", "Digits": "1"}
     response = app.test_client().post("/voice/input", data=small,
                                       headers={"X-Twilio-Signature": sign("http://localhost/voice/input", small)})

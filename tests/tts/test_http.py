@@ -1,5 +1,6 @@
 """GET /audio/... and the audio_path() contract the TwiML layer uses."""
 import re
+from pathlib import Path
 from urllib.parse import unquote
 
 from ivr.tts.store import PromptAudio
@@ -63,21 +64,49 @@ def test_audio_path_renders_when_asked(app, client, audio_dir):
                             dynamic=False, render=False) == path
 
 
-def test_audio_path_dynamic(app, client):
+def test_audio_path_dynamic(tmp_path):
+    """Issue 16: a keyed name, no text in the manifest or the headers, a URL for one call that expires."""
+    import json
+    import time as _time
+
+    from ivr.models import Call
+    from tests.conftest import make_app as hotline_app
+
+    app = hotline_app(tmp_path, TWILIO_AUTH_TOKEN="production-token")
+    client = app.test_client()
     audio = service(app)
     text = "您的医疗保险个人账户余额为1234.56元。"
-    assert audio.audio_path("zh-CN", "balance", text, dynamic=True, render=False) is None
-    path = audio.audio_path("zh-CN", "balance", text, dynamic=True, render=True)
-    assert re.fullmatch(r"/audio/zh-CN/balance/[0-9a-f]{32}\.wav", path)
-    assert audio.audio_path("zh-CN", "balance", text, dynamic=True, render=False) == path
+    sid = "CA" + "7" * 32
+    with app.extensions["ivr_db"].Session() as s, s.begin():
+        s.add(Call(call_sid=sid, state={}))
+    with app.test_request_context("/voice/input", method="POST", data={"CallSid": sid}):
+        assert audio.audio_path("zh-CN", "balance", text, dynamic=True, render=False) is None
+        path = audio.audio_path("zh-CN", "balance", text, dynamic=True, render=True)
+        assert audio.audio_path("zh-CN", "balance", text, dynamic=True, render=False) == path
+    assert re.fullmatch(r"/audio/zh-CN/balance/[0-9a-f]{32}\.wav\?c=CA7{32}&e=[0-9]+&t=[0-9a-f]{32}", path)
     resp = client.get(path)
     assert resp.status_code == 200 and resp.mimetype == "audio/wav"
-    assert unquote(resp.headers["X-Prompt-Text"]) == text
-    assert resp.cache_control.immutable and resp.cache_control.max_age >= 86400
+    assert "X-Prompt-Text" not in resp.headers
+    assert resp.cache_control.private and not resp.cache_control.public
     assert_telephony_wav(resp.data, text, 150)
+    manifest = (Path(app.config["AUDIO_DIR"]) / "manifest.json").read_text("utf-8")
+    assert "1234.56" not in manifest and text not in manifest
+    assert all(e["text"] == "" for e in json.loads(manifest)["dynamic"].values())
     # Another process (another gunicorn worker) finds it through the manifest.
     other = PromptAudio.from_config(app.config)
     assert other.lookup_dynamic("zh-CN", text).path.read_bytes() == resp.data
+    # Guessing does not work: not without the tag, not for another call, not once expired.
+    bare = path.split("?")[0]
+    assert client.get(bare).status_code == 404
+    assert client.get(path.replace(sid, "CA" + "8" * 32)).status_code == 404
+    expired = re.sub(r"e=[0-9]+", f"e={int(_time.time()) - 1}", path)
+    assert client.get(expired).status_code == 404
+    # The URL goes with the call.
+    from sqlalchemy import update
+
+    with app.extensions["ivr_db"].Session() as s, s.begin():
+        s.execute(update(Call).where(Call.call_sid == sid).values(ended_at=Call.started_at))
+    assert client.get(path).status_code == 404
 
 
 def test_audio_path_recording_wins(app, client, store, prompts_dir):

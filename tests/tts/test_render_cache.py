@@ -122,7 +122,9 @@ def test_dynamic_text_renders_once_and_is_cached(store, audio_dir):
     again = PromptAudio.from_config(store.config).ensure_dynamic("zh-CN", "balance", text)
     assert again.path == found.path and found.path.stat().st_mtime_ns == mtime
     entry = store.manifest.data()["dynamic"][f"zh-CN/{found.key}"]
-    assert (entry["id"], entry["text"], entry["file"]) == ("balance", text, f"zh-CN/_dynamic/{found.key}.wav")
+    # Issue 16: named by a keyed hash, and the personal text is not kept.
+    assert (entry["id"], entry["text"], entry["file"]) == ("balance", "", f"zh-CN/_dynamic/{found.key}.wav")
+    assert entry["text_hash"] == "" and found.key != store.voice("zh-CN").key(text)
 
 
 def test_dynamic_cache_keeps_the_newest(config, audio_dir):
@@ -163,6 +165,6 @@ def test_dynamic_renders_from_several_processes(config, audio_dir):
     dynamic = PromptAudio.from_config(config).manifest.data()["dynamic"]
     assert set(dynamic) == {f"en-US/{key}" for key in keys.values()}  # no update lost
     for text, key in keys.items():
-        assert dynamic[f"en-US/{key}"]["text"] == text
+        assert dynamic[f"en-US/{key}"]["text"] == ""   # issue 16: no personal text kept
         assert_telephony_wav(audio_dir / "en-US" / "_dynamic" / f"{key}.wav", text, 160)
     assert not [p for p in audio_dir.rglob("*") if p.name.endswith(".tmp")]

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from ivr.web.dashboard import COOKIE
+from ivr.web.admin import COOKIE
 from tests.conftest import make_app
 from tests.twiml import Caller
 from tests.web.conftest import ADMIN_TOKEN, DEMO_ID, DEMO_PASSWORD
@@ -36,6 +36,13 @@ def calls_json(client) -> list[dict]:
     return response.get_json()["calls"]
 
 
+def csrf(response) -> str:
+    """The CSRF token of the page's form (its cookie is in the client)."""
+    import re
+
+    return re.search(r'name="csrf_token" value="([0-9a-f]+)"', response.get_data(as_text=True)).group(1)
+
+
 # -- access --------------------------------------------------------------------------------------
 @pytest.mark.parametrize("token", [None, ""])
 @pytest.mark.parametrize("path", PAGES)
@@ -58,7 +65,7 @@ def test_a_missing_or_wrong_token_is_refused(web_client, path):
     assert web_client.get(path, headers={"Authorization": "Bearer wrong"}).status_code == 401
     assert web_client.get(path, headers={"Authorization": ADMIN_TOKEN}).status_code == 401  # no scheme
     assert web_client.get(path + "?token=wrong").status_code == 401
-    web_client.set_cookie(COOKIE, ADMIN_TOKEN, path="/dashboard")   # the token itself is not the cookie
+    web_client.set_cookie(COOKIE, ADMIN_TOKEN, path="/")   # the token itself is not the cookie
     assert web_client.get(path).status_code == 401
     assert web_client.get(path, headers=BEARER).status_code == 200
 
@@ -69,29 +76,33 @@ def test_the_token_in_the_address_signs_in_and_is_dropped_from_it(web_client):
     assert response.headers["Location"] == "/dashboard?limit=5"
     cookie = response.headers["Set-Cookie"]
     assert ADMIN_TOKEN not in cookie
-    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/dashboard" in cookie
-    assert web_client.get("/dashboard?limit=5").status_code == 200
+    assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/;" in cookie
+    page = web_client.get("/dashboard?limit=5")
+    assert page.status_code == 200
     assert web_client.get("/dashboard/menu.svg").status_code == 200
-    assert web_client.post("/dashboard/logout").status_code == 303
+    assert web_client.post("/dashboard/logout").status_code == 400        # no CSRF token
+    assert web_client.get("/dashboard").status_code == 200
+    assert web_client.post("/dashboard/logout", data={"csrf_token": csrf(page)}).status_code == 303
     assert web_client.get("/dashboard").status_code == 401
 
 
 def test_the_sign_in_form(web_client):
     refused = web_client.get("/dashboard")
     assert 'name="token"' in refused.get_data(as_text=True)
-    wrong = web_client.post("/dashboard/login", data={"token": "nope"})
+    token = csrf(refused)
+    wrong = web_client.post("/dashboard/login", data={"token": "nope", "csrf_token": token})
     assert wrong.status_code == 401 and "not right" in wrong.get_data(as_text=True)
-    right = web_client.post("/dashboard/login", data={"token": ADMIN_TOKEN})
+    right = web_client.post("/dashboard/login", data={"token": ADMIN_TOKEN, "csrf_token": token})
     assert right.status_code == 303 and right.headers["Location"] == "/dashboard"
     assert web_client.get("/dashboard").status_code == 200
 
 
 def test_a_changed_token_signs_browsers_out(tmp_path):
-    app = make_app(tmp_path, ADMIN_TOKEN="first-token")
+    app = make_app(tmp_path, ADMIN_TOKEN="first-token-0123456789")
     client = app.test_client()
-    client.post("/dashboard/login", data={"token": "first-token"})
+    client.post("/dashboard/login", data={"token": "first-token-0123456789", "csrf_token": csrf(client.get("/dashboard"))})
     assert client.get("/dashboard").status_code == 200
-    app.config["ADMIN_TOKEN"] = "second-token"
+    app.config["ADMIN_TOKEN"] = "second-token-0123456789"
     assert client.get("/dashboard").status_code == 401
     app.extensions["ivr_db"].dispose()
 

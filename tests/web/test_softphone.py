@@ -154,7 +154,7 @@ def test_an_agent_out_of_hours_takes_a_voicemail(tmp_path):
 def test_a_call_moves_between_server_processes(tmp_path):
     """Two apps on one database stand for two gunicorn workers: requests alternate between them."""
     first = seeded_app(tmp_path)
-    second = make_app(tmp_path, ADMIN_TOKEN="x")
+    second = make_app(tmp_path, ADMIN_TOKEN="x" * 16)
     clients = [first.test_client(), second.test_client()]
     view = dial(clients[0])
     for i, key in enumerate(LOGIN):
@@ -272,8 +272,11 @@ def test_a_browser_call_through_gunicorn_workers(tmp_path):
 
 def test_signed_webhooks_behind_a_public_url(tmp_path):
     """Production settings: the phone calls the app as Twilio would reach it, and signs."""
-    app = seeded_app(tmp_path, PUBLIC_URL="https://abc.example.org", TWILIO_AUTH_TOKEN="tok-9")
+    app = seeded_app(tmp_path, PUBLIC_URL="https://abc.example.org", TWILIO_AUTH_TOKEN="tok-9",
+                     SOFTPHONE=True, ADMIN_TOKEN="admin-token-0123456789")
     client = app.test_client()
+    assert client.post("/phone/calls", json={}).status_code == 401     # production: admin only
+    client.environ_base["HTTP_AUTHORIZATION"] = "Bearer admin-token-0123456789"
     view = dial(client)
     step = press(client, view, "2")
     assert "For your personal account" in texts(step)[-1]
