@@ -155,12 +155,12 @@ def test_an_old_calls_table_gets_the_version_column(tmp_path):
 
 def test_the_dashboard_shows_versions_and_which_calls_ran_on_which(tmp_path, database_url):
     menus, prompts = flow_copy(tmp_path / "flow")
-    app = _app(tmp_path, database_url, menus, prompts, ADMIN_TOKEN="admin-token")
+    app = _app(tmp_path, database_url, menus, prompts, ADMIN_TOKEN="admin-token-0123456789")
     versions = app.extensions["ivr_hotline"].versions
     old = versions.current().id
     client = app.test_client()
     first = _english_main(client)
-    auth = {"Authorization": "Bearer admin-token"}
+    auth = {"Authorization": "Bearer admin-token-0123456789"}
     svg_before = client.get("/dashboard/menu.svg", headers=auth).get_data(as_text=True)
     swap_keys_2_and_3(menus, prompts)
     new = versions.publish("test").version
