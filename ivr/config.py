@@ -80,6 +80,24 @@ def parse_bool(name: str, value: object) -> bool:
     raise ValueError(f"IVR_{name} must be true or false (also 1/0, yes/no, on/off), not {value!r}")
 
 
+def say_languages(voices) -> dict[str, str]:
+    """The <Say> language for each prompt language of ``SAY_VOICES`` (Polly.Zhiyu: cmn-CN);
+    ValueError naming IVR_SAY_VOICES when a pair is not one Twilio documents (ivr.say_voices)."""
+    from ivr.say_voices import say_language
+
+    if not isinstance(voices, dict) or not all(isinstance(v, str) for v in voices.values()):
+        raise ValueError(f'IVR_SAY_VOICES must be a JSON object like {{"zh-CN": "Polly.Zhiyu", '
+                         f'"en-US": "Polly.Joanna"}}, not {voices!r}')
+    out = {}
+    for lang, voice in voices.items():
+        try:
+            out[lang] = say_language(voice, lang)
+        except ValueError as exc:
+            raise ValueError(f"IVR_SAY_VOICES[{lang!r}] = {voice!r}: {exc} (see the documented pairs in "
+                             "ivr/say_voices.py)") from None
+    return out
+
+
 def load_config(app, overrides: dict | None) -> None:
     """Fill ``app.config``: defaults < IVR_* env vars < overrides."""
     app.config.from_mapping(DEFAULTS)
@@ -95,6 +113,7 @@ def load_config(app, overrides: dict | None) -> None:
         app.config["AUDIO_DIR"] = os.path.join(app.instance_path, "audio")
     for name in BOOLEAN_SETTINGS:
         app.config[name] = parse_bool(name, app.config[name])
+    app.config["SAY_LANGUAGES"] = say_languages(app.config["SAY_VOICES"])
     mode = app.config["VOICE_MODE"]
     if mode not in ("say", "play", "auto"):
         raise ValueError(f"IVR_VOICE_MODE must be say, play or auto, not {mode!r}")
