@@ -50,8 +50,27 @@ def texts(lang: str) -> list[tuple[str, str]]:
     return out
 
 
+_ONES = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+         "fifteen sixteen seventeen eighteen nineteen").split()
+_TENS = "_ _ twenty thirty forty fifty sixty seventy eighty ninety".split()
+
+
+def number_words(n: int) -> str:
+    """English words of 0..999,999 (what espeak says for a number written in digits)."""
+    if n < 20:
+        return _ONES[n]
+    if n < 100:
+        return _TENS[n // 10] + ("" if n % 10 == 0 else " " + _ONES[n % 10])
+    if n < 1000:
+        return _ONES[n // 100] + " hundred" + ("" if n % 100 == 0 else " " + number_words(n % 100))
+    return number_words(n // 1000) + " thousand" + ("" if n % 1000 == 0 else " " + number_words(n % 1000))
+
+
 def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z']+", text.lower().replace("-", " "))
+    """Words a listener hears: numbers written in digits as espeak says them."""
+    text = re.sub(r"\d[\d,]*", lambda m: " " + number_words(int(m.group(0).replace(",", ""))) + " ",
+                  text.lower().replace("-", " "))
+    return re.findall(r"[a-z']+", text)
 
 
 def wer(ref: str, hyp: str) -> tuple[int, int]:

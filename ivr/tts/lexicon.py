@@ -12,9 +12,9 @@ only reading (in pypinyin's dictionary) is that syllable, with the tone set as l
 
 Each entry is checked against pypinyin: every syllable must be a reading of its character; where
 pypinyin's phrase reading differs, :func:`Lexicon.notes` says so (the override is the point).
-:func:`polyphone_warnings` flags characters of a prompt with several readings that no override
-covers, where the voice's reading differs from pypinyin's reading in context or pypinyin knows no
-phrase for them.
+:func:`polyphone_warnings` flags characters of a prompt whose reading depends on the word
+(:func:`ambiguous_chars`) where neither an override, the file's ``checked`` list (words heard to be
+read right as they are) nor a pypinyin phrase fixes the reading.
 """
 from __future__ import annotations
 
@@ -80,6 +80,12 @@ class _Syllables:
             self._by_syllable = index
         return self._by_syllable
 
+    def known(self, toneless: str) -> bool:
+        """Whether pinyin has the syllable (in any tone)."""
+        if not hasattr(self, "_toneless"):
+            self._toneless = {k[:-1] for k in self._index()} | {"de", "le", "me", "ne", "zi"}
+        return toneless in self._toneless
+
     def template(self, toneless: str) -> str | None:
         """``hang`` -> ``XA{t}N`` (``{t}`` is the tone), None when espeak has no such syllable."""
         with self._lock:
@@ -117,6 +123,7 @@ class Lexicon:
     path: Path | None
     entries: tuple[Entry, ...]
     fingerprint: str  # changes with the file's content: part of the audio cache key
+    checked: tuple[str, ...] = ()  # words/characters heard to be read right as they are
 
     def apply(self, text: str) -> str:
         """``text`` with every listed word replaced by its phoneme input (longest words first)."""
@@ -131,10 +138,15 @@ class Lexicon:
         return _pattern_cache(self)
 
     def covered(self, text: str) -> set[int]:
-        """Positions of ``text`` inside a listed word."""
-        if not self.entries:
-            return set()
-        return {i for m in self._pattern().finditer(text) for i in range(m.start(), m.end())}
+        """Positions of ``text`` inside a listed word or a word listed as checked."""
+        out = {i for m in self._pattern().finditer(text) for i in range(m.start(), m.end())} \
+            if self.entries else set()
+        for word in self.checked:
+            start = text.find(word)
+            while start >= 0:
+                out.update(range(start, start + len(word)))
+                start = text.find(word, start + 1)
+        return out
 
     def notes(self) -> list[str]:
         """Entries whose reading differs from pypinyin's phrase reading (informational)."""
@@ -183,6 +195,10 @@ def parse(path: Path) -> Lexicon:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         raise LexiconError(f"{path}: not valid TOML: {exc}") from None
     entries = []
+    checked = data.pop("checked", [])
+    if not isinstance(checked, list) or not all(isinstance(w, str) and w and all(_CJK.fullmatch(c) for c in w)
+                                                 for w in checked):
+        raise LexiconError(f"{path}: 'checked' must be a list of Chinese words, like [\"的\", \"为您\"]")
     for word, value in data.items():
         where = f"{path}: {word!r}"
         if not isinstance(value, str):
@@ -200,7 +216,7 @@ def parse(path: Path) -> Lexicon:
                 s3 = _tone3(syl)
             except Exception:  # noqa: BLE001 - pypinyin's converter on garbage
                 s3 = ""
-            if not re.fullmatch(r"[a-z]+[1-5]", s3 or ""):
+            if not re.fullmatch(r"[a-z]+[1-5]", s3 or "") or not SYLLABLES.known(s3[:-1]):
                 raise LexiconError(f"{where}: {syl!r} is not a pinyin syllable")
             known = _readings(ch)
             if s3 not in known and not (s3.endswith("5") and any(k[:-1] == s3[:-1] for k in known)):
@@ -214,7 +230,7 @@ def parse(path: Path) -> Lexicon:
         # espeak stresses the last syllable of a word: keep that mark only there.
         phon = "".join(_STRESS.sub("", p) for p in parts[:-1]) + parts[-1]
         entries.append(Entry(word, tuple(tone3), phon))
-    return Lexicon(path, tuple(entries), hashlib.sha256(raw).hexdigest()[:16])
+    return Lexicon(path, tuple(entries), hashlib.sha256(raw).hexdigest()[:16], tuple(checked))
 
 
 _loaded: dict[str, tuple[tuple, Lexicon]] = {}
@@ -249,78 +265,61 @@ class Warning_:
     message: str
 
 
-def _syllables_of(phoneme_text: str) -> list[str]:
-    """espeak syllables with tones, in order: ``ji35n``, ``XA35N``..."""
-    flat = _STRESS.sub("", phoneme_text)
-    out = []
-    for word in re.split(r"_\||\s|_[!:]*", flat):
-        pos = 0
-        for m in _TONE_DIGITS.finditer(word):
-            # a syllable ends after its tone and an optional n/N coda
-            end = m.end()
-            if end < len(word) and word[end] in "nN" and (end + 1 == len(word) or not word[end + 1].isalpha()
-                                                          or word[end + 1] in "ptkmnlfsSXjwz"):
-                end += 1
-            out.append(word[pos:end])
-            pos = end
-    return out
+# Particles whose second reading lives outside pypinyin's phrase list (慢慢地, 以...为准).
+_ALWAYS_AMBIGUOUS = frozenset("地为得了着")
+_ambiguous: frozenset[str] | None = None
 
 
-def _same(spoken: str, expected3: str, following3: str | None) -> bool:
-    want = SYLLABLES.phonemes(expected3)
-    if want is None:
-        return True  # cannot tell
-    if _TONE_DIGITS.sub("", spoken) != _TONE_DIGITS.sub("", want):
-        return False
-    tones = _TONE_DIGITS.findall(spoken)
-    tone = _TONE_OF.get(tones[0], "?") if tones else "?"
-    exp = expected3[-1]
-    if tone == exp or "5" in (tone, exp) or expected3[:-1] in ("yi", "bu"):
-        return True
-    if exp == "3" and tone in ("2", "?"):
-        return True  # third-tone sandhi / half third
-    return tone == "?"
+def ambiguous_chars() -> frozenset[str]:
+    """Characters whose reading really depends on the word: in pypinyin's phrase list, their second
+    most common reading occurs in at least 3 phrases and 5% of them (行 xíng/háng, 重, 长, 还, ...;
+    not 机, whose other reading is in no phrase)."""
+    global _ambiguous
+    if _ambiguous is None:
+        from collections import Counter, defaultdict
+
+        from pypinyin.phrases_dict import phrases_dict
+
+        counts: dict[str, Counter] = defaultdict(Counter)
+        for phrase, readings in phrases_dict.items():
+            if len(phrase) == len(readings):
+                for ch, r in zip(phrase, readings):
+                    counts[ch][r[0]] += 1
+        found = set(_ALWAYS_AMBIGUOUS)
+        for ch, cnt in counts.items():
+            if len(cnt) >= 2:
+                (_, first), (_, second) = cnt.most_common(2)
+                if second >= 3 and second / (first + second) >= 0.05:
+                    found.add(ch)
+        _ambiguous = frozenset(found)
+    return _ambiguous
 
 
 def polyphone_warnings(text: str, lex: Lexicon) -> list[Warning_]:
-    """Characters of ``text`` with more than one reading that no override covers, where the voice's
-    reading differs from pypinyin's reading in context or pypinyin knows no phrase for them."""
+    """Characters of ``text`` whose reading depends on the word (:func:`ambiguous_chars`) that no
+    override, ``checked`` word or pypinyin phrase around them covers."""
     from pypinyin import Style, pinyin
     from pypinyin.phrases_dict import phrases_dict
 
     covered = lex.covered(text)
+    ambiguous = ambiguous_chars()
     context = pinyin(text, style=Style.TONE3, neutral_tone_with_five=True, errors=lambda s: [None] * len(s))
     flat: list[str | None] = []
     for item in context:
         flat.append(item[0] if item and item[0] and item[0][-1:].isdigit() else
                     (item[0] + "5" if item and item[0] else None))
-    cjk_pos = [i for i, c in enumerate(text) if _CJK.fullmatch(c)]
-    # Align the voice's syllables with the characters: only when every character is one syllable.
-    spoken: list[str] | None = None
-    plain = re.sub(r"[^\u3400-\u9fff，。、；：！？,.;:!?\s]", "", text)
-    if plain == text:
-        syl = _syllables_of(espeak.phonemes(text, VOICE))
-        if len(syl) == len(cjk_pos):
-            spoken = syl
     warnings = []
-    for n, i in enumerate(cjk_pos):
-        ch = text[i]
-        if i in covered:
-            continue
-        readings = {r[:-1] for r in _readings(ch)}
-        if len(set(_readings(ch))) < 2 or len(readings) < 1:
+    for i, ch in enumerate(text):
+        if not _CJK.fullmatch(ch) or i in covered or ch not in ambiguous:
             continue
         expected = flat[i] if i < len(flat) else None
         snippet = text[max(0, i - 4):i + 5]
         in_phrase = any(text[a:b] in phrases_dict for a in range(max(0, i - 3), i + 1)
                         for b in range(i + 1, min(len(text), i + 4) + 1) if b - a >= 2)
-        if spoken is not None and expected and not _same(spoken[n], expected,
-                                                          flat[i + 1] if i + 1 < len(flat) else None):
-            warnings.append(Warning_(ch, snippet, f"polyphone {ch} in '{snippet}': the voice says "
-                                     f"{spoken[n]}, pypinyin reads {expected} here; add the word to "
-                                     f"{FILE_NAME}"))
-        elif not in_phrase and len(readings) > 1:
-            warnings.append(Warning_(ch, snippet, f"polyphone {ch} in '{snippet}' ({', '.join(_readings(ch))}): "
-                                     f"no known phrase fixes its reading here; check it and add the word "
-                                     f"to {FILE_NAME}"))
+        if not in_phrase:
+            warnings.append(Warning_(ch, snippet, f"polyphone {ch} in '{snippet}' "
+                                     f"({', '.join(_readings(ch))}; pypinyin guesses {expected}): no "
+                                     f"override or known phrase fixes its reading here; listen with "
+                                     f"`ivr prompts pronounce`, then add the word to {FILE_NAME} (with "
+                                     f"its pinyin, or under checked when it is read right)"))
     return warnings

@@ -21,7 +21,7 @@ from ivr.tts.wav import Audio, engine_output_to_telephony
 
 # Fallbacks when the config lacks a key or a language (ivr.config.DEFAULTS holds the same values).
 DEFAULT_VOICES = {"zh-CN": "cmn", "en-US": "en-us"}
-DEFAULT_RATES = {"zh-CN": 150, "en-US": 160}
+DEFAULT_RATES = {"zh-CN": 220, "en-US": 160}
 DEFAULT_TIMEOUT = 20.0
 # Bump when the output format or the rendering pipeline changes: every cached file re-renders.
 # 2: espeak-ng 1.52, spoken-form text (readout.speakable, pronunciations.toml), levels and silences.

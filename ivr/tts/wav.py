@@ -23,6 +23,9 @@ PEAK_DBFS = -3.0
 PEAK = 10 ** (PEAK_DBFS / 20)  # 0.708
 LEAD_SECONDS = 0.2
 TRAIL_SECONDS = 0.35
+# Pauses inside a prompt are cut to at most this: espeak pauses ~0.6 s at every full stop, so
+# menus of short items ("Account, press 1. ...") crawled at ~105 wpm while prose ran at ~180.
+MAX_PAUSE_SECONDS = 0.3
 # Speech starts/ends where the level first/last exceeds this fraction of the peak (-40 dB).
 SPEECH_THRESHOLD = 0.01
 
@@ -95,11 +98,38 @@ def to_telephony(samples, source_rate: int) -> Audio:
     peak = float(np.abs(x).max()) if len(x) else 0.0
     if peak > 0:
         loud = np.flatnonzero(np.abs(x) > SPEECH_THRESHOLD * peak)
-        x = x[loud[0]:loud[-1] + 1] * (PEAK / peak)
+        x = _cap_pauses(x[loud[0]:loud[-1] + 1], SPEECH_THRESHOLD * peak) * (PEAK / peak)
     lead = np.zeros(int(LEAD_SECONDS * RATE), dtype=np.float32)
     trail = np.zeros(int(TRAIL_SECONDS * RATE), dtype=np.float32)
     out = np.round(np.concatenate([lead, x, trail]) * 32767.0).astype(np.int16)
     return Audio(wav=encode(out), duration=round(len(out) / RATE, 3))
+
+
+def _cap_pauses(x, threshold: float):
+    """Shorten every silence (10 ms frames below ``threshold``) longer than MAX_PAUSE_SECONDS."""
+    import numpy as np
+
+    frame = RATE // 100
+    n = len(x) // frame
+    if n < 2:
+        return x
+    quiet = np.abs(x[: n * frame]).reshape(n, frame).max(axis=1) <= threshold
+    keep = int(MAX_PAUSE_SECONDS * 100)
+    pieces, start, i = [], 0, 0
+    while i < n:
+        if not quiet[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and quiet[j]:
+            j += 1
+        if j - i > keep:  # keep half the allowed pause on each side of the cut
+            cut_from, cut_to = (i + keep // 2) * frame, (j - (keep - keep // 2)) * frame
+            pieces.append(x[start:cut_from])
+            start = cut_to
+        i = j
+    pieces.append(x[start:])
+    return np.concatenate(pieces)
 
 
 def levels(samples, rate: int = RATE) -> dict:
