@@ -120,12 +120,14 @@ def _pronunciation_problems(config: dict, store: PromptAudio) -> tuple[list[str]
         if not lang.lower().startswith("zh"):
             continue
         voice = store.voice(lang)
-        for s in pronounce(cat, config, lang):
+        # A prompt with a recording is never spoken by the voice.
+        spoken_ids = [p for p in sorted(cat.texts[lang]) if store.recording(lang, p) is None]
+        for s in pronounce(cat, config, lang, spoken_ids):
             for f in s.foreign:
                 errors.append(f"{lang} prompt {s.label!r}: spoken in {f.lang}: {f.phonemes!r} "
                               f"(text given: {s.given}); see `ivr prompts pronounce {s.label.split()[0]}`")
         seen = set()
-        for pid in cat.texts[lang]:
+        for pid in spoken_ids:
             text = cat.raw(pid, lang)
             for w in lexicon.polyphone_warnings(text, voice.lexicon):
                 if (w.char, w.context) not in seen:
