@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from ivr.accounts.models import Account
+from ivr import readout
 from ivr.accounts.seed import seed_demo
 from ivr.models import Call
 from tests.twiml import Caller
@@ -151,7 +152,7 @@ def test_report_lost_then_already_reported(seeded):
     with seeded.extensions["ivr_db"].Session() as s:
         acc = s.scalars(select(Account).where(Account.id_number == ID2)).one()
         assert acc.card_status == "reported_lost" and acc.lost_reference
-        assert " ".join(acc.lost_reference) in said     # read back digit by digit
+        assert readout.digits(acc.lost_reference, "en-US") in said     # read back digit by digit
     assert doc.speech[1][1].startswith("Medical balance, press 1.")     # back in the account menu
     assert caller.press("5").speech[0][1].startswith("Your card was already reported lost on ")
 
