@@ -10,7 +10,7 @@ machines are shared and noisy, so absolute numbers drift from run to run; ratios
 
 Sections: http (webhooks under gunicorn vs the ceiling, before/after), ladder (where the gap to
 the ceiling comes from), cost (in-process cost per webhook, before/after), inproc (calls/s and
-profile), tts (bench/bench_tts.py), memory, growth, load (ivr load calls/s vs concurrency).
+profile), tts (bench/bench_tts.py), audio (bench/audio.py), memory, growth, load (ivr load calls/s vs concurrency).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BENCH, PY, ROOT, machine, scratch_dir  # noqa: E402
 
-SECTIONS = ("http", "ladder", "cost", "inproc", "tts", "memory", "growth", "load")
+SECTIONS = ("http", "ladder", "cost", "inproc", "tts", "audio", "memory", "growth", "load")
 RESULTS = BENCH / "results"
 MILLION_FILE = RESULTS / "growth-1m.json"
 
@@ -51,6 +51,18 @@ def run_tts() -> dict:
     if floor and cold and warm:
         out.update(floor_s=float(floor[1]), cold_s=float(cold[1]),
                    warm_s=float(warm[1]) / (1000 if warm[2] == "ms" else 1))
+    return out
+
+
+def run_audio() -> dict:
+    """bench/audio.py: how the voice sounds (foreign syllables, rates, WER, levels), before/after."""
+    out_file = RESULTS / "audio.json"
+    done = subprocess.run([PY, str(BENCH / "audio.py"), "--json", str(out_file)], cwd=ROOT, capture_output=True,
+                          text=True, timeout=3600)
+    out = {"exit": done.returncode, "stdout": done.stdout[-4000:], "stderr": done.stderr[-2000:]}
+    if done.returncode == 0:
+        report = json.loads(out_file.read_text())
+        out.update(before=report["before"], after=report["after"], espeak_cli_16k=report["espeak_cli_16k"])
     return out
 
 
@@ -160,6 +172,7 @@ def main() -> int:
                                              audio_dir=hotline.workdir / "audio" if hotline else None,
                                              progress=log))
         section("tts", run_tts)
+        section("audio", run_audio)
         import memory
 
         section("memory", lambda: memory.run(a.memory_calls, workdir=_sub(workdir, "memory"), progress=log))

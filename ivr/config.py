@@ -43,7 +43,7 @@ DEFAULTS: dict[str, object] = {
     # TTS: local text-to-speech (pyttsx3 on espeak-ng) and prompt audio (see docs/audio.md).
     # espeak-ng voice and rate (words per minute) per language.
     "TTS_VOICES": {"zh-CN": "cmn", "en-US": "en-us"},
-    "TTS_RATES": {"zh-CN": 150, "en-US": 160},
+    "TTS_RATES": {"zh-CN": 220, "en-US": 160},  # ~4.5 syllables/s Mandarin, ~160 wpm English
     # Seconds one render may take (engine start-up included) before the engine is killed.
     "TTS_TIMEOUT": 20,
     # Dynamic renders (balances, dates) kept in the audio cache; the oldest go first.
@@ -114,6 +114,24 @@ def parse_bool(name: str, value: object) -> bool:
     raise ValueError(f"IVR_{name} must be true or false (also 1/0, yes/no, on/off), not {value!r}")
 
 
+def say_languages(voices) -> dict[str, str]:
+    """The <Say> language for each prompt language of ``SAY_VOICES`` (Polly.Zhiyu: cmn-CN);
+    ValueError naming IVR_SAY_VOICES when a pair is not one Twilio documents (ivr.say_voices)."""
+    from ivr.say_voices import say_language
+
+    if not isinstance(voices, dict) or not all(isinstance(v, str) for v in voices.values()):
+        raise ValueError(f'IVR_SAY_VOICES must be a JSON object like {{"zh-CN": "Polly.Zhiyu", '
+                         f'"en-US": "Polly.Joanna"}}, not {voices!r}')
+    out = {}
+    for lang, voice in voices.items():
+        try:
+            out[lang] = say_language(voice, lang)
+        except ValueError as exc:
+            raise ValueError(f"IVR_SAY_VOICES[{lang!r}] = {voice!r}: {exc} (see the documented pairs in "
+                             "ivr/say_voices.py)") from None
+    return out
+
+
 def load_config(app, overrides: dict | None) -> None:
     """Fill ``app.config``: defaults < IVR_* env vars < overrides."""
     app.config.from_mapping(DEFAULTS)
@@ -132,6 +150,7 @@ def load_config(app, overrides: dict | None) -> None:
         app.config[name] = (parse_bool(name, app.config[name]) if app.config[name] not in (None, "")
                             else not app.config.get("TWILIO_AUTH_TOKEN"))
     app.config["SOFTPHONE_EXPLICIT"] = explicit_softphone
+    app.config["SAY_LANGUAGES"] = say_languages(app.config["SAY_VOICES"])
     mode = app.config["VOICE_MODE"]
     if mode not in ("say", "play", "auto"):
         raise ValueError(f"IVR_VOICE_MODE must be say, play or auto, not {mode!r}")

@@ -9,13 +9,22 @@ Money (integer fen; 1 yuan = 10 jiao = 100 fen):
   ``1005`` -> 十元零五分; ``10010`` -> 一百元一角; ``5`` -> 五分 (no 零元 in front: people say
   五分, not 零元零五分); ``1_000_000_000`` -> 一千万元. Numbers follow the spoken convention: 零
   once for each run of missing places (一千零一, 一亿零一万), a leading 一十 said as 十 (十元,
-  十五万) but kept inside a number (一百一十). 二 is used throughout, never 两, so every digit
-  has one spoken form.
+  十五万) but kept inside a number (一百一十). 两 where Mandarin says it: 两元 (the whole amount
+  two yuan), 两千, 两万, 两亿 (a leading two before those units); 二 elsewhere (十二元, 二十元,
+  二百元, 一千零二元, 二角, 二分).
 - en-US: ``1,234 yuan 56 fen``, ``0 yuan``, ``10 yuan``, ``5 fen``, ``100 yuan 10 fen``: digits
   with thousands separators, which every English TTS voice reads as a number.
 
-Digits one by one (reference numbers): zh 一 for 1 (not the telephone-style 幺: TTS voices read
-幺 inconsistently), en ``4 0 2``; both separated by spaces.
+Digits one by one (the hotline number, reference numbers, ID numbers): zh the telephone style
+幺 for 1 (12333 -> 幺二三三三), the check letter X of an ID number as 叉; en digit words
+(``one two three three three``); separated by spaces.
+
+Years digit by digit (二〇二六年, "2026" in English), dates 三月五日 / "March fifth, 2026", clock
+times on a spoken clock: zh 九点, 下午两点零五分 (12-hour, with 凌晨/上午/中午/下午/晚上; no 零零分),
+en "9 a.m.", "2:05 p.m.", "noon", "midnight".
+
+:func:`speakable` rewrites the hotline number, years and clock times inside free prompt text the
+same way, for the local TTS voice (the prompt files keep the written form).
 """
 from __future__ import annotations
 
@@ -111,13 +120,21 @@ def _split_fen(fen: int) -> tuple[int, int, int]:
     return yuan, cents // 10, cents % 10
 
 
+_LIANG = re.compile(r"二(?=千)|(?<![十百千])二(?=[万亿])")
+
+
+def _liang(text: str) -> str:
+    """两 for a leading two before 千/万/亿 and for the number two itself (两元, 两千, 两万)."""
+    return "两" if text == "二" else _LIANG.sub("两", text)
+
+
 def money_zh(fen: int) -> str:
     yuan, jiao, f = _split_fen(fen)
     if fen == 0:
         return "零元"
     parts = []
     if yuan:
-        parts.append(number_zh(yuan) + "元")
+        parts.append(_liang(number_zh(yuan)) + "元")
     if jiao:
         parts.append(ZH_DIGITS[jiao] + "角")
     if f:
@@ -144,23 +161,89 @@ def money(fen: int, lang: str) -> str:
 
 # --- dates and times ----------------------------------------------------------------------------
 
+ZH_YEAR_DIGITS = "〇一二三四五六七八九"
+_EN_ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth",
+                "ninth", "tenth", "eleventh", "twelfth", "thirteenth", "fourteenth", "fifteenth",
+                "sixteenth", "seventeenth", "eighteenth", "nineteenth", "twentieth")
+
+
+def year_zh(year: int) -> str:
+    """``2026`` -> ``二〇二六年``: years are read digit by digit."""
+    return "".join(ZH_YEAR_DIGITS[int(c)] for c in str(year)) + "年"
+
+
+def ordinal_en(n: int) -> str:
+    """1..39 as an English ordinal word: ``5`` -> ``fifth``, ``21`` -> ``twenty-first``."""
+    if not 1 <= n <= 39:
+        raise ValueError(f"no ordinal for {n!r} (1-39)")
+    if n <= 20:
+        return _EN_ORDINALS[n - 1]
+    tens = {2: "twenty", 3: "thirty"}[n // 10]
+    if n % 10 == 0:
+        return "thirtieth"
+    return f"{tens}-{_EN_ORDINALS[n % 10 - 1]}"
+
+
 def date_zh(d: dt.date) -> str:
-    """``2026年3月5日`` (Arabic digits: every Mandarin voice reads 2026年 as a year)."""
-    return f"{d.year}年{d.month}月{d.day}日"
+    """``二〇二六年三月五日`` (the year digit by digit, month and day as numbers)."""
+    return f"{year_zh(d.year)}{number_zh(d.month)}月{number_zh(d.day)}日"
 
 
 def date_en(d: dt.date) -> str:
-    """``March 5, 2026``."""
-    return f"{EN_MONTHS[d.month - 1]} {d.day}, {d.year}"
+    """``March fifth, 2026``."""
+    return f"{EN_MONTHS[d.month - 1]} {ordinal_en(d.day)}, {d.year}"
 
 
 def date_text(d: dt.date, lang: str) -> str:
     return date_zh(d) if _is_zh(lang) else date_en(d)
 
 
+def _zh_period(minutes: int) -> str:
+    hour = minutes // 60 % 24
+    if hour < 6:
+        return "凌晨"
+    if hour < 12:
+        return "上午"
+    if hour == 12:
+        return "中午"
+    if hour < 18:
+        return "下午"
+    return "晚上"
+
+
+def clock_zh(minutes: int, *, period: bool = True) -> str:
+    """Minutes after midnight on the spoken 12-hour clock: ``540`` -> ``上午九点``, ``845`` ->
+    ``下午两点零五分``; ``period=False`` leaves out 上午/下午. 0:00 is 凌晨零点, 24:00 晚上十二点."""
+    hour, minute = divmod(minutes, 60)
+    h12 = 0 if hour == 0 else hour % 12 or 12  # 0:58 is 凌晨零点五十八分
+    text = ("两" if h12 == 2 else number_zh(h12)) + "点"
+    if minute:
+        text += ("零" if minute < 10 else "") + number_zh(minute) + "分"
+    if not period:
+        return text
+    return ("晚上" if hour == 24 else _zh_period(minutes)) + text
+
+
+def clock_en(minutes: int) -> str:
+    """``540`` -> ``9 a.m.``, ``845`` -> ``2:05 p.m.``, ``720`` -> ``noon``, 0/1440 -> ``midnight``."""
+    hour, minute = divmod(minutes, 60)
+    if minute == 0 and hour in (0, 24):
+        return "midnight"
+    if minute == 0 and hour == 12:
+        return "noon"
+    suffix = "a.m." if hour % 24 < 12 else "p.m."
+    h12 = hour % 12 or 12
+    return f"{h12} {suffix}" if minute == 0 else f"{h12}:{minute:02d} {suffix}"
+
+
+def time_text(t: dt.time, lang: str) -> str:
+    minutes = t.hour * 60 + t.minute
+    return clock_zh(minutes) if _is_zh(lang) else clock_en(minutes)
+
+
 def datetime_text(t: dt.datetime, lang: str, tz: dt.tzinfo | None = None) -> str:
-    """A moment as a date and 24-hour clock time, in ``tz`` (default: Beijing time).
-    zh ``2026年3月5日14点05分``; en ``March 5, 2026 at 14:05``."""
+    """A moment as a date and spoken clock time, in ``tz`` (default: Beijing time).
+    zh ``二〇二六年三月五日下午两点零五分``; en ``March fifth, 2026 at 2:05 p.m.``."""
     if tz is None:
         from zoneinfo import ZoneInfo
 
@@ -169,31 +252,37 @@ def datetime_text(t: dt.datetime, lang: str, tz: dt.tzinfo | None = None) -> str
         raise ValueError("need an aware datetime")
     local = t.astimezone(tz)
     if _is_zh(lang):
-        return f"{date_zh(local)}{local.hour}点{local.minute:02d}分"
-    return f"{date_en(local)} at {local.hour}:{local.minute:02d}"
+        return f"{date_zh(local)}{time_text(local.time(), lang)}"
+    return f"{date_en(local)} at {time_text(local.time(), lang)}"
 
 
 # --- digits one by one --------------------------------------------------------------------------
 
 _ZH_KEYS = {"*": "星", "#": "井"}
 _EN_KEYS = {"*": "star", "#": "pound"}
+# Digits said one by one: 幺 for 1, as on the phone (一 is easily misheard as 七).
+ZH_SPOKEN_DIGITS = "零幺二三四五六七八九"
+EN_DIGIT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+# The ID number's check letter X (value 10), as a Mandarin speaker says it.
+ZH_LETTERS = {"X": "叉"}
 
 
 def digits(s: str, lang: str, *, group: int = 0) -> str:
-    """Read ``s`` character by character: ``4021`` -> ``四 零 二 一`` / ``4 0 2 1``.
+    """Read ``s`` character by character: ``4021`` -> ``四 零 二 幺`` / ``four zero two one``.
 
-    Letters are spelled (upper case), ``*``/``#`` named (星/井, star/pound). ``group`` > 0 adds a
+    Letters are spelled (upper case; zh says the ID number's X as 叉), ``*``/``#`` named
+    (星/井, star/pound). ``group`` > 0 adds a
     pause (``，`` / ``,``) every ``group`` characters, for long numbers.
     """
     zh = _is_zh(lang)
     words = []
     for ch in s:
         if ch.isascii() and ch.isdigit():
-            words.append(ZH_DIGITS[int(ch)] if zh else ch)
+            words.append(ZH_SPOKEN_DIGITS[int(ch)] if zh else EN_DIGIT_WORDS[int(ch)])
         elif ch in _ZH_KEYS:
             words.append(_ZH_KEYS[ch] if zh else _EN_KEYS[ch])
         elif ch.isascii() and ch.isalpha():
-            words.append(ch.upper())
+            words.append(ZH_LETTERS.get(ch.upper(), ch.upper()) if zh else ch.upper())
         elif ch.isspace() or ch == "-":
             continue
         else:
@@ -260,31 +349,21 @@ def _normalise_week(weekly: Mapping) -> dict[int, tuple[tuple[int, int], ...]]:
     return week
 
 
-def _clock(minutes: int) -> str:
-    return f"{minutes // 60}:{minutes % 60:02d}"
-
-
-def _zh_period(start: int) -> str:
-    if start < 12 * 60:
-        return "上午"
-    if start < 18 * 60:
-        return "下午"
-    return "晚上"
+def _zh_range(a: int, b: int) -> str:
+    end = clock_zh(b, period=_zh_period(b) != _zh_period(a) or b == 24 * 60)
+    return f"{clock_zh(a)}至{end}"
 
 
 def _zh_ranges(ranges: tuple[tuple[int, int], ...]) -> str:
     if ranges == ((0, 24 * 60),):
-        return "全天24小时"
-    if len(ranges) == 1:
-        a, b = ranges[0]
-        return f"{_clock(a)}至{_clock(b)}"
-    return "，".join(f"{_zh_period(a)}{_clock(a)}至{_clock(b)}" for a, b in ranges)
+        return "全天二十四小时"
+    return "，".join(_zh_range(a, b) for a, b in ranges)
 
 
 def _en_ranges(ranges: tuple[tuple[int, int], ...]) -> str:
     if ranges == ((0, 24 * 60),):
         return "24 hours a day"
-    parts = [f"{_clock(a)} to {_clock(b)}" for a, b in ranges]
+    parts = [f"{clock_en(a)} to {clock_en(b)}" for a, b in ranges]
     if len(parts) <= 2:
         return " and ".join(parts)
     return ", ".join(parts[:-1]) + ", and " + parts[-1]
@@ -319,11 +398,11 @@ def _days(days: Sequence[int], zh: bool) -> str:
 def hours_text(weekly: Mapping, lang: str, *, timezone: str = "Asia/Shanghai") -> str:
     """Opening hours as a sentence.
 
-    zh: ``周一至周五 上午8:30至12:00，下午13:30至17:30``
-    en: ``Monday to Friday, 8:30 to 12:00 and 13:30 to 17:30, Beijing time``
+    zh: ``周一至周五 上午八点三十分至中午十二点，下午一点三十分至五点三十分``
+    en: ``Monday to Friday, 8:30 a.m. to noon and 1:30 p.m. to 5:30 p.m., Beijing time``
 
     Consecutive days with the same hours are joined; groups are separated by ``；`` / ``; ``.
-    Times are on the 24-hour clock. The en text names the time zone (Beijing time for
+    Times are on the spoken 12-hour clock (:func:`clock_zh`, :func:`clock_en`). The en text names the time zone (Beijing time for
     Asia/Shanghai); the zh text names it only when it is not Beijing time.
     """
     zh = _is_zh(lang)
@@ -341,3 +420,31 @@ def hours_text(weekly: Mapping, lang: str, *, timezone: str = "Asia/Shanghai") -
     if zh:
         return "；".join(groups) + tz_zh
     return "; ".join(groups) + f", {tz_en}"
+
+
+# --- free prompt text -----------------------------------------------------------------------
+
+HOTLINE = "12333"
+_HOTLINE_RE = re.compile(r"(?<!\d)12333(?!\d)")
+_YEAR_RE = re.compile(r"(?<!\d)(\d{4})年")
+_LONE_X = re.compile(r"(?<![A-Za-z])X(?![A-Za-z])")  # the ID number's check letter in a zh prompt
+_TIME_RE = re.compile(r"(?<![\d:])([01]?\d|2[0-4]):([0-5]\d)(?![\d:])")
+
+
+def speakable(text: str, lang: str) -> str:
+    """Prompt text as the voice should be given it: the hotline number digit by digit
+    (幺二三三三 / one two three three three), zh years digit by digit (2026年 -> 二〇二六年), the
+    ID number's letter X as 叉 in zh, and
+    clock times spoken (9:00 -> 上午九点 / 9 a.m.). Everything else is left as written."""
+    zh = _is_zh(lang)
+    text = _HOTLINE_RE.sub(lambda m: digits(m.group(0), lang).replace(" ", "") if zh
+                           else digits(m.group(0), lang), text)
+    if zh:
+        text = _YEAR_RE.sub(lambda m: year_zh(int(m.group(1))), text)
+        text = _LONE_X.sub(ZH_LETTERS["X"], text)
+
+    def clock(m: re.Match) -> str:
+        minutes = int(m.group(1)) * 60 + int(m.group(2))
+        return clock_zh(minutes) if zh else clock_en(minutes)
+
+    return _TIME_RE.sub(clock, text)

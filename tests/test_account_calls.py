@@ -5,6 +5,7 @@ import pytest
 from sqlalchemy import select
 
 from ivr.accounts.models import Account
+from ivr import readout
 from ivr.accounts.seed import seed_demo
 from ivr.models import Call
 from tests.twiml import Caller
@@ -63,13 +64,13 @@ def test_recent_spending_is_read_newest_first(seeded):
     said = [t for _, t in caller.press("3").speech]
     assert said[:4] == [
         "Your last 3 payments:",
-        "November 18, 2026, Peking Union Medical College Hospital, 86 yuan 50 fen.",
-        "November 9, 2026, Beijing Tongrentang Pharmacy, Wangfujing, 23 yuan 80 fen.",
-        "October 27, 2026, Golden Elephant Pharmacy, Dongsi, 158 yuan.",
+        "November eighteenth, 2026, Peking Union Medical College Hospital, 86 yuan 50 fen.",
+        "November ninth, 2026, Beijing Tongrentang Pharmacy, Wangfujing, 23 yuan 80 fen.",
+        "October twenty-seventh, 2026, Golden Elephant Pharmacy, Dongsi, 158 yuan.",
     ]
     caller = login(seeded, ID1, PW1, lang="1")
     said = [t for _, t in caller.press("3").speech]
-    assert said[:2] == ["您最近的三笔消费记录：", "2026年11月18日，北京协和医院，消费八十六元五角。"]
+    assert said[:2] == ["您最近的三笔消费记录：", "二〇二六年十一月十八日，北京协和医院，消费八十六元五角。"]
 
 
 @pytest.mark.parametrize("number,said", [
@@ -151,7 +152,7 @@ def test_report_lost_then_already_reported(seeded):
     with seeded.extensions["ivr_db"].Session() as s:
         acc = s.scalars(select(Account).where(Account.id_number == ID2)).one()
         assert acc.card_status == "reported_lost" and acc.lost_reference
-        assert " ".join(acc.lost_reference) in said     # read back digit by digit
+        assert readout.digits(acc.lost_reference, "en-US") in said     # read back digit by digit
     assert doc.speech[1][1].startswith("Medical balance, press 1.")     # back in the account menu
     assert caller.press("5").speech[0][1].startswith("Your card was already reported lost on ")
 
@@ -159,7 +160,7 @@ def test_report_lost_then_already_reported(seeded):
 def test_card_already_lost_and_cancelling(seeded):
     caller = login(seeded, ID4, PW4, lang="1")
     assert caller.press("5").speech[0][1] == \
-        "您的社保卡已于2026年11月20日挂失，挂失编号是二 六 一 一 二 零 零 零 四 一 七 三。"
+        "您的社保卡已于二〇二六年十一月二十日挂失，挂失编号是二 六 幺 幺 二 零 零 零 四 幺 七 三。"
     caller = login(seeded, ID2, PW2)
     caller.press("5")
     assert caller.press("*").heard.startswith("Medical balance, press 1.")   # * cancels

@@ -20,8 +20,8 @@ def test_welcome_is_a_bilingual_language_menu(caller):
     assert g.get("action") == "/voice/input" and g.get("method") == "POST"
     assert doc.find("Redirect").text == "/voice/timeout"
     assert [el.tag for el in g] == ["Say"] * 4   # nested: a key barges in
-    assert doc.speech == [("zh-CN", ZH["welcome"]), ("en-US", EN["welcome"]),
-                          ("zh-CN", ZH["choose_language"]), ("en-US", EN["choose_language"])]
+    assert doc.speech == [("cmn-CN", ZH["welcome"]), ("en-US", EN["welcome"]),
+                          ("cmn-CN", ZH["choose_language"]), ("en-US", EN["choose_language"])]
     voices = [el.get("voice") for el in g]
     assert voices == ["Polly.Zhiyu", "Polly.Joanna", "Polly.Zhiyu", "Polly.Joanna"]
 
@@ -37,7 +37,7 @@ def test_language_choice_sets_the_voice_of_the_call(caller):
 def test_silence_keeps_mandarin(caller):
     caller.dial()
     doc = caller.silence()
-    assert doc.speech == [("zh-CN", ZH["main_menu"])]
+    assert doc.speech == [("cmn-CN", ZH["main_menu"])]
 
 
 GUIDES = {
@@ -137,7 +137,7 @@ def test_agent_out_of_hours_offers_a_voice_message(tmp_path):
     caller.keys("2")
     doc = caller.press("0")
     assert doc.speech[0][1].startswith("Our agents are not available now. Agents answer Monday")
-    assert "8:30" in doc.speech[0][1] and "17:30" in doc.speech[0][1]
+    assert "8:30 a.m." in doc.speech[0][1] and "5:30 p.m." in doc.speech[0][1]
     assert doc.speech[1][1] == EN["voicemail_offer"]
     doc = caller.press("1")
     record = doc.find("Record")
@@ -193,7 +193,7 @@ def test_state_survives_a_new_app_on_the_same_database(tmp_path):
 def test_unknown_call_on_a_menu_url_starts_at_the_main_menu(client):
     caller = Caller(client)
     doc = caller.post("/voice/input", Digits="3")
-    assert doc.speech == [("zh-CN", ZH["main_menu"])]
+    assert doc.speech == [("cmn-CN", ZH["main_menu"])]
 
 
 def test_missing_call_sid_gets_an_apology_not_an_error(client):

@@ -21,6 +21,8 @@ import sys
 import threading
 import time
 
+_PHONEMES = 0x100  # espeakPHONEMES (speak_lib.h): [[...]] is phoneme input
+
 
 def main() -> int:
     # The protocol channel is the original stdout; pyttsx3 prints "Audio saved to ..." for every
@@ -36,10 +38,26 @@ def main() -> int:
         proto.flush()
 
     try:
+        preload = os.environ.get("IVR_ESPEAK_PRELOAD")
+        if preload:
+            # pyttsx3's driver opens "libespeak-ng.so.1" by name; with the packaged 1.52 file of
+            # that soname already loaded, the dynamic linker gives the driver this one (see
+            # ivr/tts/espeak.py). ESPEAK_DATA_PATH (set by the parent) points at its data.
+            import ctypes
+
+            ctypes.CDLL(preload, mode=ctypes.RTLD_GLOBAL)
         import pyttsx3
 
         from pyttsx3.drivers import _espeak
 
+        # Allow [[phonemes]] in the text (pronunciation overrides, prompts/pronunciations.toml):
+        # the driver's Synth call passes fixed flags, so add espeakPHONEMES to them.
+        synth = _espeak.Synth
+
+        def synth_with_phonemes(text, *args, flags=0, **kwargs):
+            return synth(text, *args, flags=flags | _PHONEMES, **kwargs)
+
+        _espeak.Synth = synth_with_phonemes
         engine = pyttsx3.init("espeak")
         driver = engine.proxy._driver  # the EspeakDriver (see the Synchronize() note below)
     except Exception as exc:  # noqa: BLE001 - reported to the parent verbatim
@@ -59,7 +77,8 @@ def main() -> int:
 
     engine.connect("error", on_error)
     engine.connect("finished-utterance", on_finished)
-    send({"ready": True, "pid": os.getpid(), "pyttsx3": getattr(pyttsx3, "__version__", None)})
+    send({"ready": True, "pid": os.getpid(), "pyttsx3": getattr(pyttsx3, "__version__", None),
+          "espeak": _espeak.Info(None).decode(errors="replace") if hasattr(_espeak, "Info") else None})
 
     while True:
         line = sys.stdin.readline()

@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 from ivr.tts.errors import TTSError
+from ivr.tts.espeak import worker_env
 
 WORKER_FILE = Path(__file__).with_name("_worker.py")
 
@@ -28,6 +29,7 @@ class TTSWorker:
         self._owner_pid = 0
         self._buf = b""
         self._lock = threading.Lock()
+        self.espeak_version: str | None = None
 
     # -- public ---------------------------------------------------------------------------------
     def render(self, text: str, voice: str, rate: int, path: str | os.PathLike, timeout: float) -> str:
@@ -74,11 +76,13 @@ class TTSWorker:
             self._proc = subprocess.Popen(
                 self.argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, close_fds=True,
                 start_new_session=True,  # Ctrl-C goes to the CLI, which then closes the worker
+                env=worker_env(),  # the packaged espeak-ng 1.52 and its data (ivr/tts/espeak.py)
             )
         except OSError as exc:
             raise TTSError(f"cannot start the TTS worker {self.argv[0]}: {exc}") from None
         self._owner_pid = os.getpid()
         hello = self._read_message(deadline, timeout)
+        self.espeak_version = hello.get("espeak")
         if not hello.get("ready"):
             self._kill()
             raise TTSError(hello.get("error") or "the TTS worker failed to start")

@@ -10,18 +10,22 @@ import tempfile
 import threading
 from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from ivr.readout import speakable
+from ivr.tts import lexicon as lexicon_mod
 from ivr.tts.engine import TTSWorker, shared_worker
 from ivr.tts.errors import TTSError
+from ivr.tts.lexicon import Lexicon
 from ivr.tts.wav import Audio, engine_output_to_telephony
 
 # Fallbacks when the config lacks a key or a language (ivr.config.DEFAULTS holds the same values).
 DEFAULT_VOICES = {"zh-CN": "cmn", "en-US": "en-us"}
-DEFAULT_RATES = {"zh-CN": 150, "en-US": 160}
+DEFAULT_RATES = {"zh-CN": 220, "en-US": 160}
 DEFAULT_TIMEOUT = 20.0
 # Bump when the output format or the rendering pipeline changes: every cached file re-renders.
-PIPELINE_VERSION = "1"
+# 2: espeak-ng 1.52, spoken-form text (readout.speakable, pronunciations.toml), levels and silences.
+PIPELINE_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -29,11 +33,19 @@ class Voice:
     lang: str
     voice: str  # espeak-ng voice name given to pyttsx3 (cmn, en-us, ...)
     rate: int  # words per minute
+    lexicon: Lexicon = field(default=lexicon_mod.EMPTY, compare=False)  # zh pronunciation overrides
 
     def key(self, text: str) -> str:
-        """Cache key: changes when the text, voice, rate or pipeline changes."""
-        raw = "\0".join((PIPELINE_VERSION, self.lang, self.voice, str(self.rate), text))
+        """Cache key: changes when the text, voice, rate, overrides or pipeline changes."""
+        raw = "\0".join((PIPELINE_VERSION, self.lang, self.voice, str(self.rate), self.lexicon.fingerprint,
+                         text))
         return hashlib.sha256(raw.encode("utf-8")).hexdigest()[:32]
+
+    def engine_text(self, text: str) -> str:
+        """The exact text the engine is given: numbers in spoken form, then (Mandarin) the
+        pronunciation overrides as phoneme input."""
+        spoken = speakable(text, self.lang) if self.lang[:2].lower() in ("zh", "en") else text
+        return self.lexicon.apply(spoken) if self.lang.lower().startswith("zh") else spoken
 
 
 def voice_for(config: Mapping, lang: str) -> Voice:
@@ -45,7 +57,19 @@ def voice_for(config: Mapping, lang: str) -> Voice:
         rate = int(rates.get(lang, 160))
     except (TypeError, ValueError):
         raise TTSError(f"TTS_RATES[{lang!r}] must be a number, not {rates.get(lang)!r}") from None
-    return Voice(lang=lang, voice=str(voices[lang]), rate=rate)
+    lex = lexicon_mod.EMPTY
+    if lang.lower().startswith("zh"):
+        try:
+            lex = lexicon_mod.load(config.get("PROMPTS_DIR") or _default_prompts_dir())
+        except lexicon_mod.LexiconError as exc:
+            raise TTSError(str(exc), lang=lang) from None
+    return Voice(lang=lang, voice=str(voices[lang]), rate=rate, lexicon=lex)
+
+
+def _default_prompts_dir() -> str:
+    from ivr.config import DEFAULTS
+
+    return DEFAULTS["PROMPTS_DIR"]
 
 
 def timeout_for(config: Mapping) -> float:
@@ -76,7 +100,7 @@ def engine_render(text: str, voice: Voice, *, timeout: float, label: str,
     worker = worker or shared_worker()
     raw = _scratch_file()  # does not exist: the engine must create it
     try:
-        voice_id = worker.render(text, voice.voice, voice.rate, raw, timeout)
+        voice_id = worker.render(voice.engine_text(text), voice.voice, voice.rate, raw, timeout)
     except TTSError as exc:
         _remove(raw)
         if "SetVoiceByName" in str(exc):

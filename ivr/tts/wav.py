@@ -16,7 +16,18 @@ FORMAT = {"format": "WAV", "samplerate": RATE, "channels": 1, "subtype": "PCM_16
 FORMAT_TEXT = "WAV, 8000 Hz, mono, 16-bit PCM"
 # Peak below this (of 32767) means the engine wrote silence instead of speech.
 SILENCE_PEAK = 64
-HEADROOM = 0.97  # peak level of the output (about -0.3 dBFS)
+# Telephone-ready levels: every render peaks at -3 dBFS (headroom for the codec and for filters
+# along the line) and has a fixed silence before speech and after it, so prompts played back to
+# back are separated by LEAD + TRAIL and none starts abruptly.
+PEAK_DBFS = -3.0
+PEAK = 10 ** (PEAK_DBFS / 20)  # 0.708
+LEAD_SECONDS = 0.2
+TRAIL_SECONDS = 0.35
+# Pauses inside a prompt are cut to at most this: espeak pauses ~0.6 s at every full stop, so
+# menus of short items ("Account, press 1. ...") crawled at ~105 wpm while prose ran at ~180.
+MAX_PAUSE_SECONDS = 0.3
+# Speech starts/ends where the level first/last exceeds this fraction of the peak (-40 dB).
+SPEECH_THRESHOLD = 0.01
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _WORD = re.compile(r"[A-Za-z]+")
@@ -74,22 +85,65 @@ def engine_output_to_telephony(path: str | os.PathLike, text: str, rate: int, la
 
 
 def to_telephony(samples, source_rate: int) -> Audio:
-    """Resample 16-bit mono samples to 8 kHz (soxr, high quality) and encode them as WAV.
-
-    espeak-ng peaks at full scale and the resampler's filter overshoots it, so the result is
-    scaled down to ``HEADROOM`` when needed rather than clipped.
-    """
+    """Resample 16-bit mono samples to 8 kHz (soxr, high quality), trim the engine's own silence,
+    pad with LEAD_SECONDS before and TRAIL_SECONDS after the speech, peak-normalise to PEAK_DBFS
+    and encode as WAV."""
     import numpy as np
     import soxr
 
     x = samples.astype(np.float32) / 32768.0
     if source_rate != RATE:
         x = soxr.resample(x, source_rate, RATE, quality="HQ")
+    x = np.asarray(x, dtype=np.float32)
     peak = float(np.abs(x).max()) if len(x) else 0.0
-    if peak > HEADROOM:
-        x *= HEADROOM / peak
-    out = np.round(x * 32767.0).astype(np.int16)
+    if peak > 0:
+        loud = np.flatnonzero(np.abs(x) > SPEECH_THRESHOLD * peak)
+        x = _cap_pauses(x[loud[0]:loud[-1] + 1], SPEECH_THRESHOLD * peak) * (PEAK / peak)
+    lead = np.zeros(int(LEAD_SECONDS * RATE), dtype=np.float32)
+    trail = np.zeros(int(TRAIL_SECONDS * RATE), dtype=np.float32)
+    out = np.round(np.concatenate([lead, x, trail]) * 32767.0).astype(np.int16)
     return Audio(wav=encode(out), duration=round(len(out) / RATE, 3))
+
+
+def _cap_pauses(x, threshold: float):
+    """Shorten every silence (10 ms frames below ``threshold``) longer than MAX_PAUSE_SECONDS."""
+    import numpy as np
+
+    frame = RATE // 100
+    n = len(x) // frame
+    if n < 2:
+        return x
+    quiet = np.abs(x[: n * frame]).reshape(n, frame).max(axis=1) <= threshold
+    keep = int(MAX_PAUSE_SECONDS * 100)
+    pieces, start, i = [], 0, 0
+    while i < n:
+        if not quiet[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and quiet[j]:
+            j += 1
+        if j - i > keep:  # keep half the allowed pause on each side of the cut
+            cut_from, cut_to = (i + keep // 2) * frame, (j - (keep - keep // 2)) * frame
+            pieces.append(x[start:cut_from])
+            start = cut_to
+        i = j
+    pieces.append(x[start:])
+    return np.concatenate(pieces)
+
+
+def levels(samples, rate: int = RATE) -> dict:
+    """Peak (dBFS), leading and trailing silence (s) and speech duration (s) of 16-bit samples:
+    what a listener gets, for tests and bench/audio.py."""
+    import numpy as np
+
+    x = np.abs(np.asarray(samples, dtype=np.float32) / 32768.0)
+    peak = float(x.max()) if len(x) else 0.0
+    if peak == 0:
+        return {"peak_dbfs": float("-inf"), "lead": len(x) / rate, "trail": 0.0, "speech": 0.0}
+    loud = np.flatnonzero(x > SPEECH_THRESHOLD * peak)
+    return {"peak_dbfs": 20 * float(np.log10(peak)), "lead": loud[0] / rate,
+            "trail": (len(x) - 1 - loud[-1]) / rate, "speech": (loud[-1] - loud[0] + 1) / rate}
 
 
 def encode(samples) -> bytes:

@@ -38,11 +38,12 @@ from ivr.logs import log_webhook
 
 WEBHOOK_PREFIX = "/voice"
 FORBIDDEN_BODY = "403 Forbidden: X-Twilio-Signature is missing or does not match this request.\n"
-# Used only when even the prompt catalogue cannot be reached.
+# Used only when even the prompt catalogue cannot be reached. Voice/language pairs Twilio
+# documents (ivr/say_voices.py): its default voice speaks no Mandarin.
 LAST_RESORT_TWIML = (
     '<?xml version="1.0" encoding="UTF-8"?><Response>'
-    '<Say language="zh-CN">抱歉，系统出现故障，请稍后再拨。</Say>'
-    '<Say language="en-US">Sorry, something went wrong. Please call again later.</Say>'
+    '<Say voice="Polly.Zhiyu" language="cmn-CN">抱歉，系统出现故障，请稍后再拨。</Say>'
+    '<Say voice="Polly.Joanna" language="en-US">Sorry, something went wrong. Please call again later.</Say>'
     "<Hangup /></Response>"
 )
 _PATH_SAFE = "!$&'()*+,/:;=@%"       # what werkzeug leaves unquoted in a path

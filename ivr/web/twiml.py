@@ -82,9 +82,11 @@ class Renderer:
     """Turns steps into verbs. ``audio(speak, render)`` returns a Play URL or None (then <Say>)."""
 
     def __init__(self, url: Callable[[str], str], voices: dict[str, str], mode: str,
-                 audio: Callable[[Speak, bool], str | None] | None = None):
+                 audio: Callable[[Speak, bool], str | None] | None = None,
+                 say_languages: dict[str, str] | None = None):
         self.url = url
         self.voices = voices
+        self.say_languages = say_languages or {}  # prompt language -> <Say language> (zh-CN: cmn-CN)
         self.mode = mode
         self.audio = audio
 
@@ -99,7 +101,7 @@ class Renderer:
                 play_url = None
             if play_url:
                 return ("play", play_url)
-        return ("say", s.text, s.language, self.voices.get(s.language))
+        return ("say", s.text, self.say_languages.get(s.language, s.language), self.voices.get(s.language))
 
     def speak(self, parent, s: Speak) -> None:
         _add_speech(parent, self.resolve(s))

@@ -97,7 +97,8 @@ def _url(endpoint: str) -> str:
 
 def renderer(mode: str | None = None) -> Renderer:
     cfg = current_app.config
-    return Renderer(url=_url, voices=cfg["SAY_VOICES"], mode=mode or cfg["VOICE_MODE"], audio=_audio_url)
+    return Renderer(url=_url, voices=cfg["SAY_VOICES"], mode=mode or cfg["VOICE_MODE"], audio=_audio_url,
+                    say_languages=cfg.get("SAY_LANGUAGES"))
 
 
 def twiml(xml: str) -> Response:

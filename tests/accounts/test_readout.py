@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from ivr import readout as r
 
-ZH_DIGIT = {c: i for i, c in enumerate(r.ZH_DIGITS)}
+ZH_DIGIT = {c: i for i, c in enumerate(r.ZH_DIGITS)} | {"两": 2}
 SMALL = {"十": 10, "百": 100, "千": 1000}
 
 
@@ -151,7 +151,22 @@ MONEY = [
     (56000, "五百六十元", "560 yuan"),
     (999999, "九千九百九十九元九角九分", "9,999 yuan 99 fen"),
     (4567890, "四万五千六百七十八元九角", "45,678 yuan 90 fen"),
-    (10240000, "十万二千四百元", "102,400 yuan"),
+    (10240000, "十万两千四百元", "102,400 yuan"),
+    # 两 where Mandarin says it: the amount two, and a leading two before 千/万/亿.
+    (200, "两元", "2 yuan"),
+    (200000, "两千元", "2,000 yuan"),
+    (2000000, "两万元", "20,000 yuan"),
+    (2222200, "两万两千二百二十二元", "22,222 yuan"),
+    (1200000, "一万两千元", "12,000 yuan"),
+    (20_000_000_000, "两亿元", "200,000,000 yuan"),
+    (2_200_000_000, "两千二百万元", "22,000,000 yuan"),
+    (1200, "十二元", "12 yuan"),
+    (2000, "二十元", "20 yuan"),
+    (20000, "二百元", "200 yuan"),
+    (10200, "一百零二元", "102 yuan"),
+    (220, "两元二角", "2 yuan 20 fen"),
+    (22, "二角二分", "22 fen"),
+    (22_000_000, "二十二万元", "220,000 yuan"),
     (1_000_000_000, "一千万元", "10,000,000 yuan"),
     (100_000_500, "一百万零五元", "1,000,005 yuan"),
     (10_000_000_001, "一亿元零一分", "100,000,000 yuan 1 fen"),
@@ -199,26 +214,55 @@ def test_money_parses_back_in_both_languages(fen):
 
 def test_dates():
     d = dt.date(2026, 3, 5)
-    assert r.date_zh(d) == "2026年3月5日"
-    assert r.date_en(d) == "March 5, 2026"
-    assert r.date_text(d, "zh-CN") == "2026年3月5日"
-    assert r.date_text(d, "en-US") == "March 5, 2026"
-    assert r.date_text(dt.date(2025, 12, 31), "en-US") == "December 31, 2025"
+    assert r.date_zh(d) == "二〇二六年三月五日"   # the year digit by digit
+    assert r.date_en(d) == "March fifth, 2026"   # the day as an ordinal
+    assert r.date_text(d, "zh-CN") == "二〇二六年三月五日"
+    assert r.date_text(d, "en-US") == "March fifth, 2026"
+    assert r.date_text(dt.date(2025, 12, 31), "en-US") == "December thirty-first, 2025"
+    assert r.date_text(dt.date(2025, 12, 31), "zh-CN") == "二〇二五年十二月三十一日"
+    assert r.date_text(dt.date(2000, 10, 20), "zh-CN") == "二〇〇〇年十月二十日"
+    assert r.year_zh(2026) == "二〇二六年"
+
+
+@pytest.mark.parametrize("n,word", [(1, "first"), (2, "second"), (3, "third"), (5, "fifth"),
+                                    (11, "eleventh"), (12, "twelfth"), (20, "twentieth"),
+                                    (21, "twenty-first"), (22, "twenty-second"), (30, "thirtieth"),
+                                    (31, "thirty-first")])
+def test_english_ordinals(n, word):
+    assert r.ordinal_en(n) == word
 
 
 @given(st.dates())
 def test_dates_parse_back(d):
-    m = re.fullmatch(r"(\d+)年(\d{1,2})月(\d{1,2})日", r.date_zh(d))
-    assert m and dt.date(int(m[1]), int(m[2]), int(m[3])) == d
-    m = re.fullmatch(r"([A-Z][a-z]+) (\d{1,2}), (\d+)", r.date_en(d))
-    assert m and dt.date(int(m[3]), r.EN_MONTHS.index(m[1]) + 1, int(m[2])) == d
+    zh_year = {c: str(i) for i, c in enumerate(r.ZH_YEAR_DIGITS)}
+    m = re.fullmatch(r"([〇一二三四五六七八九]+)年(.+)月(.+)日", r.date_zh(d))
+    assert m
+    assert dt.date(int("".join(zh_year[c] for c in m[1])), parse_zh_int(m[2]), parse_zh_int(m[3])) == d
+    m = re.fullmatch(r"([A-Z][a-z]+) ([a-z-]+), (\d+)", r.date_en(d))
+    assert m and dt.date(int(m[3]), r.EN_MONTHS.index(m[1]) + 1,
+                         [r.ordinal_en(n) for n in range(1, 32)].index(m[2]) + 1) == d
+
+
+@pytest.mark.parametrize("hh,mm,zh,en", [
+    (9, 0, "上午九点", "9 a.m."), (14, 5, "下午两点零五分", "2:05 p.m."), (2, 0, "凌晨两点", "2 a.m."),
+    (12, 0, "中午十二点", "noon"), (0, 0, "凌晨零点", "midnight"), (8, 30, "上午八点三十分", "8:30 a.m."),
+    (17, 30, "下午五点三十分", "5:30 p.m."), (20, 10, "晚上八点十分", "8:10 p.m."),
+    (12, 40, "中午十二点四十分", "12:40 p.m."), (22, 0, "晚上十点", "10 p.m."),
+])
+def test_clock_times(hh, mm, zh, en):
+    assert r.time_text(dt.time(hh, mm), "zh-CN") == zh
+    assert r.time_text(dt.time(hh, mm), "en-US") == en
+    assert "零零" not in zh and "zero" not in en
 
 
 def test_datetime_in_beijing_time():
     t = dt.datetime(2026, 11, 26, 16, 58, tzinfo=dt.timezone.utc)   # 00:58 next day in Beijing
-    assert r.datetime_text(t, "zh-CN") == "2026年11月27日0点58分"
-    assert r.datetime_text(t, "en-US") == "November 27, 2026 at 0:58"
-    assert r.datetime_text(t, "en-US", tz=dt.timezone.utc) == "November 26, 2026 at 16:58"
+    assert r.datetime_text(t, "zh-CN") == "二〇二六年十一月二十七日凌晨零点五十八分"
+    assert r.datetime_text(t, "en-US") == "November twenty-seventh, 2026 at 12:58 a.m."
+    assert r.datetime_text(t, "en-US", tz=dt.timezone.utc) == "November twenty-sixth, 2026 at 4:58 p.m."
+    t = dt.datetime(2026, 3, 5, 6, 5, tzinfo=dt.timezone.utc)
+    assert r.datetime_text(t, "zh-CN") == "二〇二六年三月五日下午两点零五分"
+    assert r.datetime_text(t, "en-US") == "March fifth, 2026 at 2:05 p.m."
     with pytest.raises(ValueError):
         r.datetime_text(dt.datetime(2026, 1, 1), "zh-CN")
 
@@ -226,13 +270,35 @@ def test_datetime_in_beijing_time():
 # --- digits one by one ---------------------------------------------------------------------
 
 def test_digits():
-    assert r.digits("402", "en-US") == "4 0 2"
-    assert r.digits("4021", "zh-CN") == "四 零 二 一"
-    assert r.digits("261120004173", "zh-CN", group=4) == "二 六 一 一，二 零 零 零，四 一 七 三"
-    assert r.digits("261120004173", "en-US", group=4) == "2 6 1 1, 2 0 0 0, 4 1 7 3"
-    assert r.digits("12*#", "en-US") == "1 2 star pound"
-    assert r.digits("12*#", "zh-CN") == "一 二 星 井"
-    assert r.digits("18x", "en-US") == "1 8 X"
+    assert r.digits("402", "en-US") == "four zero two"
+    assert r.digits("4021", "zh-CN") == "四 零 二 幺"   # 幺 for 1, as a number is read on the phone
+    assert r.digits("261120004173", "zh-CN", group=4) == "二 六 幺 幺，二 零 零 零，四 幺 七 三"
+    assert r.digits("261120004173", "en-US", group=4) == \
+        "two six one one, two zero zero zero, four one seven three"
+    assert r.digits("12*#", "en-US") == "one two star pound"
+    assert r.digits("12*#", "zh-CN") == "幺 二 星 井"
+    assert r.digits("18x", "en-US") == "one eight X"
+    assert r.digits("12333", "zh-CN") == "幺 二 三 三 三"
+    assert r.digits("12333", "en-US") == "one two three three three"
+
+
+def test_id_number_check_letter_x():
+    assert r.digits("11010519491231002X", "zh-CN", group=6) == \
+        "幺 幺 零 幺 零 五，幺 九 四 九 幺 二，三 幺 零 零 二 叉"
+    assert r.digits("002x", "zh-CN") == "零 零 二 叉"
+    assert r.digits("002X", "en-US") == "zero zero two X"
+
+
+def test_speakable_prompt_text():
+    assert r.speakable("欢迎致电12333人力资源", "zh-CN") == "欢迎致电幺二三三三人力资源"
+    assert r.speakable("Welcome to the 12333 hotline.", "en-US") == \
+        "Welcome to the one two three three three hotline."
+    assert r.speakable("自2026年起，9:00至14:05", "zh-CN") == "自二〇二六年起，上午九点至下午两点零五分"
+    assert r.speakable("open 9:00 to 14:05", "en-US") == "open 9 a.m. to 2:05 p.m."
+    assert r.speakable("如果最后一位是X，请按星号键", "zh-CN") == "如果最后一位是叉，请按星号键"
+    # Other numbers are left to the voice: 18位, 123334 and 6 digits are not the hotline.
+    assert r.speakable("请输入18位号码，123334", "zh-CN") == "请输入18位号码，123334"
+    assert r.speakable("a 6 digit PIN", "en-US") == "a 6 digit PIN"
     assert r.digits("", "en-US") == ""
     with pytest.raises(ValueError):
         r.digits("1.5", "en-US")
@@ -242,9 +308,10 @@ def test_digits():
 def test_digits_round_trip(s, group):
     zh = r.digits(s, "zh-CN", group=group)
     en = r.digits(s, "en-US", group=group)
-    assert "".join(str(ZH_DIGIT[c]) for c in zh if c in ZH_DIGIT) == s
-    assert re.sub(r"[ ,]", "", en) == s
-    assert "幺" not in zh and "两" not in zh
+    spoken_zh = {c: str(i) for i, c in enumerate(r.ZH_SPOKEN_DIGITS)}
+    assert "".join(spoken_zh[c] for c in zh if c in spoken_zh) == s
+    assert "".join(str(r.EN_DIGIT_WORDS.index(w)) for w in re.split(r"[ ,]+", en) if w) == s
+    assert "一" not in zh and "两" not in zh
 
 
 # --- opening hours -------------------------------------------------------------------------
@@ -254,9 +321,10 @@ WEEKDAYS_SPLIT = {d: ((T(8, 30), T(12)), (T(13, 30), T(17, 30))) for d in range(
 
 
 def test_hours_weekdays_with_lunch_break():
-    assert r.hours_text(WEEKDAYS_SPLIT, "zh-CN") == "周一至周五 上午8:30至12:00，下午13:30至17:30"
+    assert r.hours_text(WEEKDAYS_SPLIT, "zh-CN") == \
+        "周一至周五 上午八点三十分至中午十二点，下午一点三十分至五点三十分"
     assert r.hours_text(WEEKDAYS_SPLIT, "en-US") == \
-        "Monday to Friday, 8:30 to 12:00 and 13:30 to 17:30, Beijing time"
+        "Monday to Friday, 8:30 a.m. to noon and 1:30 p.m. to 5:30 p.m., Beijing time"
 
 
 def test_hours_from_menu_file_style_strings():
@@ -270,23 +338,24 @@ def test_hours_groups_and_single_days():
     weekly = dict(WEEKDAYS_SPLIT)
     weekly[5] = ((T(9), T(12)),)
     weekly[6] = ((T(9), T(12)),)
-    assert r.hours_text(weekly, "zh-CN") == \
-        "周一至周五 上午8:30至12:00，下午13:30至17:30；周六、周日 9:00至12:00"
-    assert r.hours_text(weekly, "en-US") == ("Monday to Friday, 8:30 to 12:00 and 13:30 to 17:30; "
-                                             "Saturday and Sunday, 9:00 to 12:00, Beijing time")
+    assert r.hours_text(weekly, "zh-CN") == ("周一至周五 上午八点三十分至中午十二点，下午一点三十分至五点三十分；"
+                                             "周六、周日 上午九点至中午十二点")
+    assert r.hours_text(weekly, "en-US") == ("Monday to Friday, 8:30 a.m. to noon and 1:30 p.m. to 5:30 p.m.; "
+                                             "Saturday and Sunday, 9 a.m. to noon, Beijing time")
     only_wed = {2: ((T(14), T(18, 30)),)}
-    assert r.hours_text(only_wed, "zh-CN") == "周三 14:00至18:30"
-    assert r.hours_text(only_wed, "en-US") == "Wednesday, 14:00 to 18:30, Beijing time"
+    assert r.hours_text(only_wed, "zh-CN") == "周三 下午两点至晚上六点三十分"
+    assert r.hours_text(only_wed, "en-US") == "Wednesday, 2 p.m. to 6:30 p.m., Beijing time"
 
 
 def test_hours_non_consecutive_days_are_separate_groups():
     weekly = {0: ((T(9), T(17)),), 2: ((T(9), T(17)),), 4: ((T(9), T(17)),)}
-    assert r.hours_text(weekly, "zh-CN") == "周一 9:00至17:00；周三 9:00至17:00；周五 9:00至17:00"
+    assert r.hours_text(weekly, "zh-CN") == \
+        "周一 上午九点至下午五点；周三 上午九点至下午五点；周五 上午九点至下午五点"
 
 
 def test_hours_around_the_clock():
     weekly = {d: ((T(0), T.max),) for d in range(7)}   # ivr.engine's 24:00 is time.max
-    assert r.hours_text(weekly, "zh-CN") == "每天 全天24小时"
+    assert r.hours_text(weekly, "zh-CN") == "每天 全天二十四小时"
     assert r.hours_text(weekly, "en-US") == "Every day, 24 hours a day, Beijing time"
     assert r.hours_text({d: ["00:00-24:00"] for d in range(7)}, "en-US") == \
         "Every day, 24 hours a day, Beijing time"
@@ -294,17 +363,18 @@ def test_hours_around_the_clock():
 
 def test_hours_evening_and_three_ranges():
     weekly = {0: ((T(8), T(11, 30)), (T(13), T(17)), (T(18, 30), T(21)))}
-    assert r.hours_text(weekly, "zh-CN") == "周一 上午8:00至11:30，下午13:00至17:00，晚上18:30至21:00"
+    assert r.hours_text(weekly, "zh-CN") == \
+        "周一 上午八点至十一点三十分，下午一点至五点，晚上六点三十分至九点"
     assert r.hours_text(weekly, "en-US") == \
-        "Monday, 8:00 to 11:30, 13:00 to 17:00, and 18:30 to 21:00, Beijing time"
+        "Monday, 8 a.m. to 11:30 a.m., 1 p.m. to 5 p.m., and 6:30 p.m. to 9 p.m., Beijing time"
 
 
 def test_hours_other_time_zone_and_none():
     weekly = {0: ((T(9), T(17)),)}
     assert r.hours_text(weekly, "en-US", timezone="Asia/Hong_Kong") == \
-        "Monday, 9:00 to 17:00, Asia/Hong_Kong time"
+        "Monday, 9 a.m. to 5 p.m., Asia/Hong_Kong time"
     assert r.hours_text(weekly, "zh-CN", timezone="Asia/Hong_Kong") == \
-        "周一 9:00至17:00（Asia/Hong_Kong时间）"
+        "周一 上午九点至下午五点（Asia/Hong_Kong时间）"
     assert r.hours_text({}, "zh-CN") == "暂无人工服务时间"
     assert r.hours_text({3: ()}, "en-US") == "No staffed hours"
 
@@ -336,8 +406,8 @@ def test_hours_mentions_every_open_day_and_time(raw):
     for spans in weekly.values():
         for a, b in spans:
             for t in (a, b):
-                clock = f"{t.hour}:{t.minute:02d}"
-                assert clock in zh and clock in en
+                minutes = t.hour * 60 + t.minute
+                assert r.clock_zh(minutes, period=False) in zh and r.clock_en(minutes) in en
     # Every open day is named, directly or inside a range "X至Y" / "X to Y".
     named = set()
     for m in re.finditer(r"(Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"

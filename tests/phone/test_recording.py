@@ -16,7 +16,7 @@ def _app():
     return ScriptedApp({
         "/voice": twiml('<Play digits="9"/><Gather numDigits="3" action="/second"><Say>Enter three digits.</Say>'
                         "</Gather>"),
-        "/second": twiml('<Gather action="/third"><Say language="zh-CN">请输入密码，以井号结束</Say></Gather>'),
+        "/second": twiml('<Gather action="/third"><Say language="cmn-CN" voice="Polly.Zhiyu">请输入密码，以井号结束</Say></Gather>'),
         "/third": twiml("<Play>/tone.wav</Play><Say>Goodbye.</Say>"),
         "/tone.wav": lambda req: Response(wav_bytes(1.0, rate=16000, freq=440), content_type="audio/wav"),
     })

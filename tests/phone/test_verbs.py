@@ -10,11 +10,11 @@ from .apps import ScriptedApp, twiml, wav_bytes
 
 
 def test_say_carries_text_language_voice_and_loop(make_phone):
-    app = ScriptedApp({"/voice": twiml('<Say language="zh-CN" voice="Polly.Zhiyu" loop="2">您好，欢迎致电</Say>'
+    app = ScriptedApp({"/voice": twiml('<Say language="cmn-CN" voice="Polly.Zhiyu" loop="2">您好，欢迎致电</Say>'
                                        "<Say>Plain <emphasis>English</emphasis> text</Say>")})
     call = make_phone(app).run()
     first, second = call.events[:2]
-    assert first["text"] == "您好，欢迎致电" and first["language"] == "zh-CN"
+    assert first["text"] == "您好，欢迎致电" and first["language"] == "cmn-CN"
     assert first["voice"] == "Polly.Zhiyu" and first["loop"] == 2
     assert abs(first["duration"] - 2 * 7 / clock.CJK_CHARS_PER_SECOND) < 2e-3
     assert second["text"] == "Plain English text" and second["language"] == "en-US"  # SSML read through

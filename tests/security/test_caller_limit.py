@@ -23,8 +23,8 @@ ID1, PW1 = DEMO[0][1], DEMO[0][2]
 ID2, PW2 = DEMO[1][1], DEMO[1][2]
 ABUSER = "+8613012345678"
 NEIGHBOUR = "+8613087654321"
-LIMITED_EN = EN["caller_limited"].format(until="November 25, 2026 at 10:30")   # 10:00 + 30 minutes
-LIMITED_ZH = ZH["caller_limited"].format(until="2026年11月25日10点30分")
+LIMITED_EN = EN["caller_limited"].format(until="November twenty-fifth, 2026 at 10:30 a.m.")   # 10:00 + 30 minutes
+LIMITED_ZH = ZH["caller_limited"].format(until="二〇二六年十一月二十五日上午十点三十分")
 
 
 def unknown_ids(n: int) -> list[str]:
@@ -117,7 +117,7 @@ def test_wrong_passwords_count_across_calls_up_to_the_default_limit(tmp_path, db
     for id_number, tries in zip(ids, [3, 3, 3, 1]):       # 10 wrong passwords over 4 calls
         try_login(app, ABUSER, id_number, ["918273"] * tries)
     caller = try_login(app, ABUSER, ID1, [PW1])
-    assert caller.doc.speech[0][1] == EN["caller_limited"].format(until="November 25, 2026 at 11:00")
+    assert caller.doc.speech[0][1] == EN["caller_limited"].format(until="November twenty-fifth, 2026 at 11 a.m.")
     app.extensions["ivr_db"].dispose()
 
 

@@ -79,7 +79,7 @@ def test_even_a_broken_apology_is_twiml(tmp_path, monkeypatch, caplog):
     response = app.test_client().post("/voice/input", data={"CallSid": "CAdoubly", "Digits": "1"})
     doc = parse(response)
     assert doc.xml == security.LAST_RESORT_TWIML and doc.hangs_up
-    assert [s for s in doc.speech] == [("zh-CN", "抱歉，系统出现故障，请稍后再拨。"),
+    assert [s for s in doc.speech] == [("cmn-CN", "抱歉，系统出现故障，请稍后再拨。"),
                                        ("en-US", "Sorry, something went wrong. Please call again later.")]
     assert any(r.getMessage() == "webhook failed outside its handler" for r in caplog.records)
 

@@ -47,9 +47,11 @@ def service(url: str) -> tuple[AccountService, Database]:
 
 
 def spoken_reference(text: str) -> str:
-    match = re.search(r"reference number is ([0-9 ]+)\.", text)
+    """The reference number said digit by digit in English words, back to digits."""
+    words = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+    match = re.search(r"reference number is ((?:[a-z]+ ?)+)\.", text)
     assert match, text
-    return match.group(1).replace(" ", "")
+    return "".join(str(words.index(w)) for w in match[1].split())
 
 
 # ---------------------------------------------------------------- gunicorn really serves
