@@ -120,7 +120,7 @@ def test_low_confidence_asks_once_to_confirm(seeded):
     doc = caller.say("养老", confidence=0.2)
     assert "养老" in doc.heard
     doc = caller.say("不是")
-    assert doc.speech == [("zh-CN", ZH["speech_choose_again"]), ("zh-CN", ZH["account_menu_short"])]
+    assert doc.speech == [("cmn-CN", ZH["speech_choose_again"]), ("cmn-CN", ZH["account_menu_short"])]
     caller.say("消费记录", confidence=0.2)
     doc = caller.say("是的", confidence=0.3)          # a yes is not asked about again
     assert "消费" in doc.speech[0][1]
@@ -167,7 +167,7 @@ def test_words_that_are_not_digits_ask_again(seeded):
     caller = Caller(seeded.test_client())
     caller.keys("1", "1")
     doc = caller.say("我不知道我的身份证号")
-    assert doc.speech == [("zh-CN", ZH["speech_digits"]), ("zh-CN", ZH["enter_id"])]
+    assert doc.speech == [("cmn-CN", ZH["speech_digits"]), ("cmn-CN", ZH["enter_id"])]
     state = stored(seeded, caller.sid)
     assert state["heard"][-1]["said"] == "•" * len("我不知道我的身份证号")
 
