@@ -17,7 +17,8 @@ from ivr.tts import lexicon as lexicon_mod
 from ivr.tts.engine import TTSWorker, shared_worker
 from ivr.tts.errors import TTSError
 from ivr.tts.lexicon import Lexicon
-from ivr.tts.wav import Audio, engine_output_to_telephony
+from ivr.tts import pacing
+from ivr.tts.wav import Audio, engine_output_to_telephony, speech_seconds
 
 # Fallbacks when the config lacks a key or a language (ivr.config.DEFAULTS holds the same values).
 DEFAULT_VOICES = {"zh-CN": "cmn", "en-US": "en-us"}
@@ -25,7 +26,8 @@ DEFAULT_RATES = {"zh-CN": 220, "en-US": 160}
 DEFAULT_TIMEOUT = 20.0
 # Bump when the output format or the rendering pipeline changes: every cached file re-renders.
 # 2: espeak-ng 1.52, spoken-form text (readout.speakable, pronunciations.toml), levels and silences.
-PIPELINE_VERSION = "2"
+# 3: even pacing (ivr.tts.pacing).
+PIPELINE_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -93,20 +95,35 @@ def _scratch_file() -> str:
 
 def engine_render(text: str, voice: Voice, *, timeout: float, label: str,
                   worker: TTSWorker | None = None) -> tuple[str, str]:
-    """Have pyttsx3 speak ``text`` into a scratch file; return (file, espeak voice id).
+    """Have pyttsx3 speak ``text`` into a scratch file; return (file, espeak voice id). A text
+    spoken outside its language's pace band is spoken again at a corrected rate (ivr.tts.pacing).
     The caller checks and converts the file (``finish_render``)."""
     if not text.strip():
         raise TTSError(f"{label}: nothing to say (empty text)")
     worker = worker or shared_worker()
+    raw, voice_id = _speak(text, voice, voice.rate, timeout, label, worker)
+    n_units = pacing.units(voice.engine_text(text), voice.lang) if pacing.band(voice.lang) else 0
+    rate, scale = voice.rate, voice.rate / DEFAULT_RATES.get(voice.lang, voice.rate)
+    for _ in range(pacing.TRIES if n_units else 0):
+        new = pacing.corrected_rate(rate, n_units, speech_seconds(raw), voice.lang, scale)
+        if new is None:
+            break
+        _remove(raw)
+        rate = new
+        raw, voice_id = _speak(text, voice, rate, timeout, label, worker)
+    return raw, voice_id
+
+
+def _speak(text: str, voice: Voice, rate: int, timeout: float, label: str, worker: TTSWorker) -> tuple[str, str]:
     raw = _scratch_file()  # does not exist: the engine must create it
     try:
-        voice_id = worker.render(voice.engine_text(text), voice.voice, voice.rate, raw, timeout)
+        voice_id = worker.render(voice.engine_text(text), voice.voice, rate, raw, timeout)
     except TTSError as exc:
         _remove(raw)
         if "SetVoiceByName" in str(exc):
             raise TTSError(f"{label}: espeak-ng has no voice {voice.voice!r} that pyttsx3 can select "
                            f"(TTS_VOICES; see `espeak-ng --voices`, e.g. cmn, en-us): {exc}") from None
-        raise TTSError(f"{label}: {exc} (voice {voice.voice!r}, rate {voice.rate})") from None
+        raise TTSError(f"{label}: {exc} (voice {voice.voice!r}, rate {rate})") from None
     return raw, voice_id
 
 

@@ -84,6 +84,19 @@ def engine_output_to_telephony(path: str | os.PathLike, text: str, rate: int, la
     return to_telephony(mono, source_rate)
 
 
+def speech_seconds(path: str | os.PathLike) -> float:
+    """How long the speech in an engine file lasts once made telephony audio (leading and trailing
+    silence trimmed, long pauses capped): what the caller hears as the text's pace."""
+    import soundfile as sf
+
+    try:
+        samples, source_rate = sf.read(path, dtype="int16", always_2d=True)
+        audio = to_telephony(samples[:, 0], source_rate)
+    except Exception:  # noqa: BLE001 - a bad file is reported by engine_output_to_telephony
+        return 0.0
+    return max(0.0, audio.duration - LEAD_SECONDS - TRAIL_SECONDS)
+
+
 def to_telephony(samples, source_rate: int) -> Audio:
     """Resample 16-bit mono samples to 8 kHz (soxr, high quality), trim the engine's own silence,
     pad with LEAD_SECONDS before and TRAIL_SECONDS after the speech, peak-normalise to PEAK_DBFS
