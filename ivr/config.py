@@ -99,6 +99,11 @@ _TRUE = ("true", "1", "yes", "on")
 _FALSE = ("false", "0", "no", "off")
 
 
+class ConfigError(ValueError):
+    """A setting with a value it cannot take: the message names the variable and what it accepts
+    (the CLI prints it without a traceback)."""
+
+
 def parse_bool(name: str, value: object) -> bool:
     """``True``/``False``, ``1``/``0`` or (any case) true/false, 1/0, yes/no, on/off; else ValueError."""
     if isinstance(value, bool):
@@ -111,7 +116,19 @@ def parse_bool(name: str, value: object) -> bool:
             return True
         if text in _FALSE:
             return False
-    raise ValueError(f"IVR_{name} must be true or false (also 1/0, yes/no, on/off), not {value!r}")
+    raise ConfigError(f"IVR_{name} must be true or false (also 1/0, yes/no, on/off), not {value!r}")
+
+
+def check_numbers(config) -> None:
+    """Every setting whose default is a number holds a number (IVR_LOCK_HOURS=abc is an error
+    naming the variable, not a TypeError deep in the code)."""
+    for name, default in DEFAULTS.items():
+        if isinstance(default, bool) or not isinstance(default, (int, float)):
+            continue
+        value = config.get(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            kind = "a whole number" if isinstance(default, int) else "a number"
+            raise ConfigError(f"IVR_{name} must be {kind} (default {default}), not {value!r}")
 
 
 def say_languages(voices) -> dict[str, str]:
@@ -120,14 +137,14 @@ def say_languages(voices) -> dict[str, str]:
     from ivr.say_voices import say_language
 
     if not isinstance(voices, dict) or not all(isinstance(v, str) for v in voices.values()):
-        raise ValueError(f'IVR_SAY_VOICES must be a JSON object like {{"zh-CN": "Polly.Zhiyu", '
+        raise ConfigError(f'IVR_SAY_VOICES must be a JSON object like {{"zh-CN": "Polly.Zhiyu", '
                          f'"en-US": "Polly.Joanna"}}, not {voices!r}')
     out = {}
     for lang, voice in voices.items():
         try:
             out[lang] = say_language(voice, lang)
         except ValueError as exc:
-            raise ValueError(f"IVR_SAY_VOICES[{lang!r}] = {voice!r}: {exc} (see the documented pairs in "
+            raise ConfigError(f"IVR_SAY_VOICES[{lang!r}] = {voice!r}: {exc} (see the documented pairs in "
                              "ivr/say_voices.py)") from None
     return out
 
@@ -151,6 +168,7 @@ def load_config(app, overrides: dict | None) -> None:
                             else not app.config.get("TWILIO_AUTH_TOKEN"))
     app.config["SOFTPHONE_EXPLICIT"] = explicit_softphone
     app.config["SAY_LANGUAGES"] = say_languages(app.config["SAY_VOICES"])
+    check_numbers(app.config)
     mode = app.config["VOICE_MODE"]
     if mode not in ("say", "play", "auto"):
-        raise ValueError(f"IVR_VOICE_MODE must be say, play or auto, not {mode!r}")
+        raise ConfigError(f"IVR_VOICE_MODE must be say, play or auto, not {mode!r}")

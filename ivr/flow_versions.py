@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ivr.config import ConfigError
+
 from sqlalchemy import JSON, DateTime, Integer, String, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
@@ -147,7 +149,7 @@ def speech_confidence(config) -> float:
     """IVR_SPEECH_CONFIDENCE: below it a spoken menu choice is confirmed first (0 never asks)."""
     value = config.get("SPEECH_CONFIDENCE", 0.5)
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ValueError(f"IVR_SPEECH_CONFIDENCE must be a number from 0 to 1, not {value!r}")
+        raise ConfigError(f"IVR_SPEECH_CONFIDENCE must be a number from 0 to 1, not {value!r}")
     return float(value)
 
 

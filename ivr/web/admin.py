@@ -20,6 +20,7 @@ import secrets
 from flask import current_app, g, request
 from werkzeug.exceptions import BadRequest, TooManyRequests
 
+from ivr.config import ConfigError
 from ivr.web import limits
 
 COOKIE = "ivr_admin"
@@ -29,7 +30,7 @@ CSRF_COOKIE = "ivr_csrf"
 CSRF_FIELD = "csrf_token"
 
 
-class AdminTokenError(ValueError):
+class AdminTokenError(ConfigError):
     pass
 
 
