@@ -117,25 +117,32 @@
     });
   }
 
-  function send(keys) {
-    if (!call || busy) { return; }
+  // What the caller gives the waiting input (keys or speech): posted, then the call shown again.
+  function post(path, body, status, failed, sent) {
     stopCountdown();
     stopPrompts();
     busy = true;
     buffer = "";
     waiting = null;
     showEntry();
-    say(keys === "_" ? "Silence…" : "Sending your keys…");
-    request("POST", callUrl("/keys"), { keys: keys }).then(function (data) {
+    say(status);
+    request("POST", callUrl(path), body).then(function (data) {
       busy = false;
+      if (sent) { sent(); }
       show(data);
     }).catch(function (error) {
       busy = false;
       if (error.status === 404) { return ended("The call is no longer there: " + error.message); }
-      say("Your keys did not get through: " + error.message + " Press them again.");
-      // Ask again what the call waits for, so the next keys go to the right place.
+      say(failed(error.message));
+      // Ask again what the call waits for, so the next input goes to the right place.
       request("GET", callUrl("?since=" + seen)).then(show).catch(function () {});
     });
+  }
+
+  function send(keys) {
+    if (!call || busy) { return; }
+    post("/keys", { keys: keys }, keys === "_" ? "Silence…" : "Sending your keys…",
+         function (why) { return "Your keys did not get through: " + why + " Press them again."; });
   }
 
   // The "Say…" box: what the caller says, sent as SpeechResult/Confidence to the waiting Gather.
@@ -143,23 +150,9 @@
     if (!call || busy || !text) { return; }
     var confidence = parseFloat(el.sayConfidence.value);
     if (isNaN(confidence) || confidence < 0 || confidence > 1) { confidence = 0.9; }
-    stopCountdown();
-    stopPrompts();
-    busy = true;
-    buffer = "";
-    waiting = null;
-    showEntry();
-    say("Saying “" + text + "”…");
-    request("POST", callUrl("/say"), { text: text, confidence: confidence }).then(function (data) {
-      busy = false;
-      el.sayText.value = "";
-      show(data);
-    }).catch(function (error) {
-      busy = false;
-      if (error.status === 404) { return ended("The call is no longer there: " + error.message); }
-      say("What you said did not get through: " + error.message);
-      request("GET", callUrl("?since=" + seen)).then(show).catch(function () {});
-    });
+    post("/say", { text: text, confidence: confidence }, "Saying “" + text + "”…",
+         function (why) { return "What you said did not get through: " + why; },
+         function () { el.sayText.value = ""; });
   }
 
   function hangup() {
