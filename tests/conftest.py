@@ -1,5 +1,6 @@
 import os
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -46,9 +47,10 @@ def postgres_skip_reason() -> str | None:
     return _pg_reason[0] or None
 
 
-@pytest.fixture
-def pg_schema_url():
-    """A database URL whose tables live in a fresh PostgreSQL schema, dropped afterwards."""
+@contextmanager
+def pg_schema():
+    """(schema, URL whose tables live in it): a fresh PostgreSQL schema, dropped afterwards.
+    Skips the test when PostgreSQL is not reachable."""
     reason = postgres_skip_reason()
     if reason:
         pytest.skip(reason)
@@ -61,10 +63,19 @@ def pg_schema_url():
     with admin.begin() as conn:
         conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
     sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-    admin.dispose()
+    try:
+        yield schema, f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()
+
+
+@pytest.fixture
+def pg_schema_url():
+    """A database URL whose tables live in a fresh PostgreSQL schema, dropped afterwards."""
+    with pg_schema() as (_, url):
+        yield url
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

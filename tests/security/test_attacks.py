@@ -7,6 +7,7 @@ in docs/security.md come from a run of this file with ``-s``).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import statistics
@@ -22,7 +23,7 @@ import requests
 import sqlalchemy as sa
 
 from ivr.accounts.idnumber import check_digit
-from tests.conftest import PG_URL, ROOT, make_app, postgres_skip_reason
+from tests.conftest import PG_URL, ROOT, make_app, pg_schema
 from tests.security.conftest import DEMO, TOKEN, HttpClient, running_server, sign, table_dump
 from tests.security.tcp_proxy import TcpProxy
 from tests.twiml import Caller, parse
@@ -128,33 +129,21 @@ def serve(tmp_path: Path, db_url: str, **extra):
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def target(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f"attack-{request.param}")
-    proxy = schema = None
-    if request.param == "sqlite":
-        db_url = f"sqlite:///{tmp / 'ivr.sqlite3'}"
-        direct = db_url
-    else:
-        reason = postgres_skip_reason()
-        if reason:
-            pytest.skip(reason)
-        schema = "t_" + uuid.uuid4().hex[:12]
-        admin = sa.create_engine(PG_URL)
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"CREATE SCHEMA {schema}"))
-        url = sa.engine.make_url(PG_URL)
-        proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
-        opts = f"options=-csearch_path%3D{schema}"
-        direct = f"{PG_URL}{'&' if '?' in PG_URL else '?'}{opts}"
-        via = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-        db_url = f"{via}{'&' if '?' in via else '?'}{opts}&connect_timeout=3"
-    seed(direct)
-    with serve(tmp, db_url) as server:
-        yield Target(request.param, server, direct, proxy)
-    if proxy:
-        proxy.close()
-    if schema:
-        with admin.begin() as conn:
-            conn.execute(sa.text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
+    with contextlib.ExitStack() as stack:
+        proxy = None
+        if request.param == "sqlite":
+            db_url = direct = f"sqlite:///{tmp / 'ivr.sqlite3'}"
+        else:
+            schema, direct = stack.enter_context(pg_schema())
+            url = sa.engine.make_url(PG_URL)
+            proxy = TcpProxy((url.host or "127.0.0.1", url.port or 5432))
+            stack.callback(proxy.close)
+            opts = f"options=-csearch_path%3D{schema}"
+            via = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+            db_url = f"{via}{'&' if '?' in via else '?'}{opts}&connect_timeout=3"
+        seed(direct)
+        with serve(tmp, db_url) as server:
+            yield Target(request.param, server, direct, proxy)
 
 
 def figure(target: Target, name: str, **values) -> None:
