@@ -38,8 +38,8 @@ AMOUNTS_FEN = (0, 5, 200, 1000, 10010, 100505, 200000, 2222200, 1_000_000_000)
 
 def texts(lang: str) -> list[tuple[str, str]]:
     """(label, text): every static prompt, then read-outs of amounts, a date and a time."""
-    from ivr import readout
-    from ivr.prompts import Catalogue
+    from ivr.tts import readout
+    from ivr.engine.prompts import Catalogue
 
     cat = Catalogue.load(ROOT / "prompts")
     out = [(pid, cat.raw(pid, lang)) for pid in cat.static_ids(lang)]

@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from ivr.config import DEFAULTS  # noqa: E402
-from ivr.prompts import LANGUAGES, Catalogue  # noqa: E402
+from ivr.engine.prompts import LANGUAGES, Catalogue  # noqa: E402
 from ivr.tts.engine import TTSWorker  # noqa: E402
 from ivr.tts.render import voice_for  # noqa: E402
 from ivr.tts.store import PromptAudio  # noqa: E402

@@ -1,6 +1,6 @@
 """The ceiling: a bare Flask app answering every webhook with one constant TwiML document.
 
-Served by the same ``ivr.server.run_gunicorn`` (2 sync workers) as the hotline, so the only
+Served by the same ``ivr.web.server.run_gunicorn`` (2 sync workers) as the hotline, so the only
 difference between the two is the work the hotline does per webhook.
 """
 from __future__ import annotations

@@ -71,10 +71,10 @@ def before_tree(dest: Path) -> dict | None:
     env = {"PYTHONPATH": str(dest), "IVR_MENUS_FILE": str(ROOT / "menus.toml"),
            "IVR_PROMPTS_DIR": str(ROOT / "prompts")}
     # Make sure that is the code a server started this way runs (not the project's own ivr).
-    found = subprocess.run([PY, "-P", "-c", "import ivr.calls; print(ivr.calls.__file__)"], cwd=ROOT,
+    found = subprocess.run([PY, "-P", "-c", "import ivr.hotline.calls; print(ivr.hotline.calls.__file__)"], cwd=ROOT,
                            env={**os.environ, **env}, capture_output=True, text=True).stdout.strip()
     if not found.startswith(str(dest)):
-        raise RuntimeError(f"the before code would not be used (ivr.calls from {found!r})")
+        raise RuntimeError(f"the before code would not be used (ivr.hotline.calls from {found!r})")
     return env
 
 
@@ -172,7 +172,7 @@ class BenchHotline:
         account, so the lookup load reads many accounts without paying one scrypt check per call."""
         from ivr.accounts.idnumber import mask_id
         from ivr.accounts.models import Account
-        from ivr.models import Call
+        from ivr.hotline.models import Call
 
         with self.db.Session() as s, s.begin():
             row = s.execute(select(Call).where(Call.call_sid == template_sid)).scalar_one()
@@ -208,7 +208,7 @@ class BenchHotline:
 
     def check_calls(self, sids: list[str]) -> dict:
         """Steps taken and problems (errors, loop guard) among these calls."""
-        from ivr.models import Call
+        from ivr.hotline.models import Call
 
         with self.db.Session() as s:
             steps = errors = 0

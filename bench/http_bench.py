@@ -1,6 +1,6 @@
 """Webhook throughput and latency over HTTP: the hotline under gunicorn next to the ceiling.
 
-Both are served by ``ivr.server.run_gunicorn`` (2 sync workers) on loopback and loaded by wrk
+Both are served by ``ivr.web.server.run_gunicorn`` (2 sync workers) on loopback and loaded by wrk
 (1 thread, N connections, Twilio-shaped form POSTs from bench/lua/post.lua). For each round and
 each concurrency, in this order: the ceiling, menu navigation, balance lookup; a ratio is taken
 against the ceiling of the same round, and the table shows medians over rounds.

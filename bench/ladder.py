@@ -31,10 +31,10 @@ def ladder_app(step: str):
     if step not in STEPS:
         raise SystemExit(f"unknown ladder step {step!r} (known: {', '.join(STEPS)})")
     from ivr import create_app
-    from ivr.calls import state_values
-    from ivr.db import _sqlite_pragmas
+    from ivr.hotline.calls import state_values
+    from ivr.hotline.db import _sqlite_pragmas
     from ivr.engine.state import CallState
-    from ivr.models import utcnow
+    from ivr.hotline.models import utcnow
     from ivr.web import voice
 
     app = create_app()

@@ -63,7 +63,7 @@ def run(samples: int = 20, progress=print) -> dict:
     from ivr.accounts.models import Account
     from ivr.accounts.seed import DEMO_ID_NUMBERS, seed_bulk, seed_demo
     from ivr.accounts.service import DEFAULT_HASH_METHOD
-    from ivr.db import Database
+    from ivr.hotline.db import Database
 
     work = scratch_dir("ivr-bench-login-")
     db_url = f"sqlite:///{work / 'ivr.sqlite3'}"

@@ -152,7 +152,7 @@ def _http(r: dict, w) -> None:
     w("Servers: the hotline by `ivr serve --workers 2` (gunicorn, 2 sync workers, SQLite in WAL mode, prompt "
       "audio rendered so menus answer with `<Play>`), and the ceiling, `bench/ceiling.py` (a bare Flask app "
       "returning one constant TwiML document of the hotline's size), served by the same "
-      "`ivr.server.run_gunicorn` (`bench/serve.py ceiling`). Load: wrk, 1 thread, N connections, "
+      "`ivr.web.server.run_gunicorn` (`bench/serve.py ceiling`). Load: wrk, 1 thread, N connections, "
       f"{h['seconds']:g} s per run, POSTing Twilio-shaped forms (CallSid, AccountSid, From, To, CallStatus...) "
       f"from `bench/lua/post.lua`:\n\n    {h['command']}\n")
     w("- **navigation**: calls are created first (`POST /voice`, then key 2 for English), then each request is "
@@ -296,7 +296,7 @@ def _memory(r: dict, w) -> None:
     if not mem:
         w("_Not run._\n")
         return
-    w(f"`ivr`'s app under `ivr.server.run_gunicorn` with **one** worker, so that worker serves all {mem['calls']:,} "
+    w(f"`ivr`'s app under `ivr.web.server.run_gunicorn` with **one** worker, so that worker serves all {mem['calls']:,} "
       f"calls, {mem['threads']} at a time (`bench/memory.py`). Each call: answer, English, account services, ID "
       "number, password, medical balance, pension balance (both checked in the answer), status callback; every call "
       "logs into a different made-up account. The server is `bench/serve.py cheap-hash` (the hotline with the "
@@ -387,7 +387,7 @@ def _changes(r: dict, w) -> None:
       "rows.")
     w("- `ivr/web/sessions.py`: Flask's cookie session is opened only when the request carries the cookie; "
       "before, every webhook built an itsdangerous signer (key derivation included) to find no cookie.")
-    w("- `ivr/server.py`: `gc.freeze()` before gunicorn forks: the app, menus and modules (~90,000 objects) leave "
+    w("- `ivr/web/server.py`: `gc.freeze()` before gunicorn forks: the app, menus and modules (~90,000 objects) leave "
       "the cyclic collector's full passes and stay shared between the workers.")
     w("- `ivr/web/phone_page.py`: the softphone builds its local phone (numpy, soundfile, soxr: ~20 MB) on the "
       "first browser call instead of at start, so a worker that only answers Twilio never loads it "

@@ -1,4 +1,4 @@
-"""Serve a benchmark app exactly as ``ivr serve`` serves the hotline (``ivr.server.run_gunicorn``:
+"""Serve a benchmark app exactly as ``ivr serve`` serves the hotline (``ivr.web.server.run_gunicorn``:
 sync workers, no access log).
 
     serve.py --port P [--workers 2] ceiling              bench/ceiling.py
@@ -41,6 +41,6 @@ if __name__ == "__main__":
     args = parser.parse_args()
     application = build(args.app)
     sys.argv = sys.argv[:1]   # gunicorn reads sys.argv too
-    from ivr.server import run_gunicorn
+    from ivr.web.server import run_gunicorn
 
     run_gunicorn(application, args.host, args.port, args.workers)

@@ -34,8 +34,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     setup_logging(app)
 
-    from ivr.db import Database
-    from ivr.hotline import Hotline
+    from ivr.hotline.db import Database
+    from ivr.hotline.hotline import Hotline
 
     db = Database(app.config["DATABASE_URL"])
     db.create_all()

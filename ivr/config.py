@@ -88,7 +88,7 @@ DEFAULTS: dict[str, object] = {
     "ADMIN_BACKOFF_SECONDS": 2,
     # Speech menus: a match whose Twilio Confidence is below this is confirmed first ("did you mean").
     "SPEECH_CONFIDENCE": 0.5,
-    # Menu versions (ivr.flow_versions): how often (seconds) a process looks whether another one
+    # Menu versions (ivr.hotline.flow_versions): how often (seconds) a process looks whether another one
     # made a new menu version current; 0 looks on every request.
     "RELOAD_CHECK_SECONDS": 2,
 }
@@ -133,8 +133,8 @@ def check_numbers(config) -> None:
 
 def say_languages(voices) -> dict[str, str]:
     """The <Say> language for each prompt language of ``SAY_VOICES`` (Polly.Zhiyu: cmn-CN);
-    ValueError naming IVR_SAY_VOICES when a pair is not one Twilio documents (ivr.say_voices)."""
-    from ivr.say_voices import say_language
+    ValueError naming IVR_SAY_VOICES when a pair is not one Twilio documents (ivr.tts.say_voices)."""
+    from ivr.tts.say_voices import say_language
 
     if not isinstance(voices, dict) or not all(isinstance(v, str) for v in voices.values()):
         raise ConfigError(f'IVR_SAY_VOICES must be a JSON object like {{"zh-CN": "Polly.Zhiyu", '
@@ -145,30 +145,54 @@ def say_languages(voices) -> dict[str, str]:
             out[lang] = say_language(voice, lang)
         except ValueError as exc:
             raise ConfigError(f"IVR_SAY_VOICES[{lang!r}] = {voice!r}: {exc} (see the documented pairs in "
-                             "ivr/say_voices.py)") from None
+                             "ivr/tts/say_voices.py)") from None
     return out
 
 
-def load_config(app, overrides: dict | None) -> None:
-    """Fill ``app.config``: defaults < IVR_* env vars < overrides."""
-    app.config.from_mapping(DEFAULTS)
-    app.config.from_prefixed_env("IVR")
+def default_instance_path() -> str:
+    """The instance folder Flask gives ``create_app``'s app (the project's ``instance/`` in a
+    checkout), so commands that need no app read the same files."""
+    from flask.sansio.scaffold import find_package
+
+    prefix, package_path = find_package("ivr.app")
+    if prefix is None:
+        return os.path.join(package_path, "instance")
+    return os.path.join(prefix, "var", "ivr.app-instance")
+
+
+def read_config(overrides: dict | None = None, instance_path: str | None = None) -> dict:
+    """The settings every part reads, the app and each command alike: defaults < IVR_* env vars
+    (< TWILIO_* for Twilio's own) < ``overrides``; checked, with the derived values filled in.
+    Raises ConfigError naming the variable for a value it cannot take."""
+    from flask import Config
+
+    instance_path = instance_path or default_instance_path()
+    config = Config(instance_path)
+    config.from_mapping(DEFAULTS)
+    config.from_prefixed_env("IVR")
     for name in ("TWILIO_AUTH_TOKEN", "TWILIO_ACCOUNT_SID"):
         if os.environ.get(name):
-            app.config[name] = os.environ[name]
+            config[name] = os.environ[name]
     if overrides:
-        app.config.from_mapping(overrides)
-    if not app.config["DATABASE_URL"]:
-        app.config["DATABASE_URL"] = "sqlite:///" + os.path.join(app.instance_path, "ivr.sqlite3")
-    if not app.config["AUDIO_DIR"]:
-        app.config["AUDIO_DIR"] = os.path.join(app.instance_path, "audio")
-    explicit_softphone = app.config["SOFTPHONE"] not in (None, "")
+        config.from_mapping(overrides)
+    if not config["DATABASE_URL"]:
+        config["DATABASE_URL"] = "sqlite:///" + os.path.join(instance_path, "ivr.sqlite3")
+    if not config["AUDIO_DIR"]:
+        config["AUDIO_DIR"] = os.path.join(instance_path, "audio")
+    explicit_softphone = config["SOFTPHONE"] not in (None, "")
     for name in BOOLEAN_SETTINGS:
-        app.config[name] = (parse_bool(name, app.config[name]) if app.config[name] not in (None, "")
-                            else not app.config.get("TWILIO_AUTH_TOKEN"))
-    app.config["SOFTPHONE_EXPLICIT"] = explicit_softphone
-    app.config["SAY_LANGUAGES"] = say_languages(app.config["SAY_VOICES"])
-    check_numbers(app.config)
-    mode = app.config["VOICE_MODE"]
+        config[name] = (parse_bool(name, config[name]) if config[name] not in (None, "")
+                        else not config.get("TWILIO_AUTH_TOKEN"))
+    config["SOFTPHONE_EXPLICIT"] = explicit_softphone
+    config["SAY_LANGUAGES"] = say_languages(config["SAY_VOICES"])
+    check_numbers(config)
+    mode = config["VOICE_MODE"]
     if mode not in ("say", "play", "auto"):
         raise ConfigError(f"IVR_VOICE_MODE must be say, play or auto, not {mode!r}")
+    config["INSTANCE_PATH"] = instance_path
+    return dict(config)
+
+
+def load_config(app, overrides: dict | None) -> None:
+    """Fill ``app.config`` with :func:`read_config` for the app's instance folder."""
+    app.config.update(read_config(overrides, app.instance_path))

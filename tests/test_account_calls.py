@@ -5,9 +5,9 @@ import pytest
 from sqlalchemy import select
 
 from ivr.accounts.models import Account
-from ivr import readout
+from ivr.tts import readout
 from ivr.accounts.seed import seed_demo
-from ivr.models import Call
+from ivr.hotline.models import Call
 from tests.twiml import Caller
 
 ID1, PW1 = "110101199003074573", "074573"

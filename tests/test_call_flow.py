@@ -101,7 +101,7 @@ def test_silence_says_the_timeout_prompt_then_falls_back(caller, app):
     assert doc.heard == EN["offer_agent"]
     doc = caller.silence()
     assert doc.hangs_up and doc.heard == EN["goodbye"]
-    from ivr.models import Call
+    from ivr.hotline.models import Call
 
     with app.extensions["ivr_db"].Session() as s:
         assert s.get(Call, caller.sid).outcome == "timeout"
@@ -146,7 +146,7 @@ def test_agent_out_of_hours_offers_a_voice_message(tmp_path):
     doc = caller.post("/voice/recorded", RecordingUrl="https://api.twilio.com/rec/RE1",
                       RecordingDuration="7", Digits="#")
     assert doc.heard == EN["message_saved"] and doc.hangs_up
-    from ivr.models import Call, Voicemail
+    from ivr.hotline.models import Call, Voicemail
 
     with app.extensions["ivr_db"].Session() as s:
         vm = s.query(Voicemail).one()
@@ -232,7 +232,7 @@ def test_loop_guard_ends_a_runaway_call(tmp_path, menus_copy):
 
 def test_the_call_record_keeps_path_keys_and_per_menu_outcomes(caller, app):
     caller.keys("2", "7", "_", "3", "1", "*", "0")
-    from ivr.models import Call
+    from ivr.hotline.models import Call
 
     with app.extensions["ivr_db"].Session() as s:
         call = s.get(Call, caller.sid)

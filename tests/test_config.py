@@ -129,7 +129,7 @@ def test_softphone_on_imports_it_in_a_fresh_interpreter(tmp_path):
 def test_ivr_now_without_offset_is_beijing_time_everywhere(build):
     import datetime as dt
 
-    from ivr.calls import parse_now
+    from ivr.hotline.calls import parse_now
 
     utc = dt.timezone.utc
     assert parse_now("2026-11-25T10:00:00") == dt.datetime(2026, 11, 25, 2, 0, tzinfo=utc)

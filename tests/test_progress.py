@@ -1,7 +1,7 @@
-"""Plain-line progress when the output is not a terminal (ivr.progress)."""
+"""Plain-line progress when the output is not a terminal (ivr.cli.progress)."""
 import io
 
-from ivr.progress import progress
+from ivr.cli.progress import progress
 
 
 def test_plain_lines_each_tenth_and_the_item():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ivr import say_voices
+from ivr.tts import say_voices
 from ivr.config import say_languages
 from tests.conftest import make_app
 from tests.phone.apps import ScriptedApp, twiml

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from ivr.accounts.seed import seed_demo
-from ivr.models import Call
+from ivr.hotline.models import Call
 from tests.conftest import make_app
 from tests.twiml import Caller
 

@@ -149,10 +149,6 @@ def check_id(raw: str, *, today: dt.date | None = None) -> IdCheck:
     return IdCheck(OK, number, {}, born)
 
 
-def is_valid_id(raw: str, *, today: dt.date | None = None) -> bool:
-    return check_id(raw, today=today).ok
-
-
 def mask_id(number: str) -> str:
     """``110101199003074573`` -> ``1101**********4573``: the form used outside the accounts table.
 

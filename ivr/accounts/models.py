@@ -1,4 +1,5 @@
-"""Account tables, declared on :class:`ivr.db.Base`.
+"""Account tables, on a declarative base of their own (the package stands alone; its tests create
+just these tables with ``Base.metadata.create_all``).
 
 Money is integer fen (1 yuan = 100 fen) in BIGINT columns. Times are stored as naive UTC in
 plain ``DateTime`` columns (SQLite has no time zone type) and come back as aware UTC datetimes
@@ -13,14 +14,14 @@ import datetime as dt
 
 from sqlalchemy import (BigInteger, Boolean, CheckConstraint, Date, DateTime, ForeignKey, Index,
                         Integer, String, TypeDecorator)
-from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Mapped, mapped_column, relationship
-
-from ivr.db import Base
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 CARD_ACTIVE = "active"
 CARD_REPORTED_LOST = "reported_lost"
-CARD_STATUSES = (CARD_ACTIVE, CARD_REPORTED_LOST)
+
+
+class Base(DeclarativeBase):
+    pass
 
 
 class UTCDateTime(TypeDecorator):
@@ -127,16 +128,3 @@ class LoginBudget(Base):
 
     window: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     failures: Mapped[int] = mapped_column(Integer, default=0)
-
-
-TABLES = [Account.__table__, SpendingRecord.__table__, UnknownIdFailure.__table__,
-          CallerFailure.__table__, LoginBudget.__table__]
-
-
-def create_tables(engine: Engine) -> None:
-    """Create just the account tables (``Database.create_all`` creates every table)."""
-    Base.metadata.create_all(engine, tables=TABLES)
-
-
-def drop_tables(engine: Engine) -> None:
-    Base.metadata.drop_all(engine, tables=TABLES)

@@ -254,7 +254,7 @@ def load_command(keys, url, calls, concurrency, duration, scenario_file, auth_to
     # Scenarios that pin NOW send it to a test-clock server (ivr.web.test_clock), as ivr test does.
     target = HttpTarget(url, auth_token=auth_token, timeout=timeout, pool_size=concurrency, **number) \
         if plan and any(s.config for s in plan) else None
-    from ivr.progress import progress
+    from ivr.cli.progress import progress
 
     with progress(length=calls, label="calls", file=sys.stderr) as bar:
         report = run_load(phone, calls, concurrency, keys=keys, plan=plan, max_seconds=duration, progress=bar.update,

@@ -1,7 +1,7 @@
 """What the local voice will say: per prompt, the exact text the engine is given and its phonemes,
 with every stretch spoken in another language flagged (``ivr prompts pronounce`` / ``check``).
 
-Dynamic prompts are filled with sample read-outs (ivr.readout) of the amounts, dates, times and
+Dynamic prompts are filled with sample read-outs (ivr.tts.readout) of the amounts, dates, times and
 numbers the hotline reads out, so read-outs are checked with the prompts they are spoken in.
 """
 from __future__ import annotations
@@ -10,8 +10,8 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from ivr import readout
-from ivr.prompts import Catalogue, placeholders
+from ivr.tts import readout
+from ivr.engine.prompts import Catalogue, placeholders
 from ivr.tts import espeak
 from ivr.tts.render import Voice, voice_for
 

@@ -12,7 +12,7 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ivr.readout import speakable
+from ivr.tts.readout import speakable
 from ivr.tts import lexicon as lexicon_mod
 from ivr.tts.engine import TTSWorker, shared_worker
 from ivr.tts.errors import TTSError

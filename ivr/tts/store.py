@@ -24,7 +24,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from ivr.prompts import Catalogue, PromptError
+from ivr.engine.prompts import Catalogue, PromptError
 from ivr.tts.engine import TTSWorker
 from ivr.tts.errors import TTSError
 from ivr.tts.manifest import Manifest

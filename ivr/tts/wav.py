@@ -12,7 +12,6 @@ from ivr.tts.errors import TTSError
 
 RATE = 8000
 WAV_HEADER_BYTES = 44
-FORMAT = {"format": "WAV", "samplerate": RATE, "channels": 1, "subtype": "PCM_16"}
 FORMAT_TEXT = "WAV, 8000 Hz, mono, 16-bit PCM"
 # Peak below this (of 32767) means the engine wrote silence instead of speech.
 SILENCE_PEAK = 64

@@ -77,7 +77,7 @@ def _tag(lang: str, key: str, sid: str, expires: int, text: str = "") -> str:
 
 def capability(lang: str, key: str, text: str = "") -> str:
     """The query that lets the current call (the request's CallSid) fetch this render for a while."""
-    from ivr.calls import valid_sid
+    from ivr.hotline.calls import valid_sid
 
     sid = request.values.get("CallSid", "") if has_request_context() else ""
     sid = sid if valid_sid(sid) else ""
@@ -95,7 +95,7 @@ def capability(lang: str, key: str, text: str = "") -> str:
 def _call_open(sid: str) -> bool:
     from sqlalchemy import select
 
-    from ivr.models import Call
+    from ivr.hotline.models import Call
 
     db = current_app.extensions.get("ivr_db")
     if db is None:   # the audio blueprint on its own (no call log to ask)
@@ -114,7 +114,7 @@ def init_app(app) -> None:
     app.config.setdefault("AUDIO_MAX_AGE", 3600)
     service = app.extensions["ivr_audio"] = AudioService(PromptAudio.from_config(app.config))
     hotline = app.extensions.get("ivr_hotline")
-    if hotline is not None:   # a new menu version brings its prompt texts (ivr.flow_versions)
+    if hotline is not None:   # a new menu version brings its prompt texts (ivr.hotline.flow_versions)
         hotline.versions.listen(lambda version: service.store.use_catalogue(version.catalogue))
     try:
         app.extensions["ivr_audio"].store.forget_clear_dynamic()   # renders cached before issue 16

@@ -28,9 +28,9 @@ from werkzeug.exceptions import BadRequest, TooManyRequests
 
 from ivr.accounts.idnumber import mask_id
 from ivr.accounts.models import Account, CallerFailure, UnknownIdFailure
-from ivr.calls import mask_phone, parse_now
-from ivr.flow_versions import version_rows
-from ivr.models import Call
+from ivr.hotline.calls import mask_phone, parse_now
+from ivr.hotline.flow_versions import version_rows
+from ivr.hotline.models import Call
 from ivr.web import admin
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
@@ -248,7 +248,7 @@ def _model():
 
 def diagram() -> tuple[str, object]:
     """The SVG of the current menu version and its graph (drawn again when the version changes)."""
-    from ivr import graph
+    from ivr.web import graph
 
     key = current_app.extensions.setdefault("ivr_dashboard_diagram", {})
     version = current_app.extensions["ivr_hotline"].versions.current().id

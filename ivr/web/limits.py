@@ -21,18 +21,9 @@ from flask import current_app, request
 from sqlalchemy import Float, Integer, String, case, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ivr.db import Base
+from ivr.hotline.models import RequestLimit
 
 BACKOFF_MAX_SECONDS = 3600.0
-
-
-class RequestLimit(Base):
-    __tablename__ = "request_limits"
-
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
-    window_start: Mapped[float] = mapped_column(Float)      # epoch seconds
-    hits: Mapped[int] = mapped_column(Integer, default=0)
-    blocked_until: Mapped[float] = mapped_column(Float, default=0.0)
 
 
 @dataclass(frozen=True)

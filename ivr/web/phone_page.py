@@ -57,7 +57,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 from sqlalchemy.types import JSON
 
-from ivr.db import Base
+from ivr.hotline.models import PhoneCall
 from ivr.phone.clock import WallClock
 from ivr.phone.errors import PhoneError
 from ivr.phone.transcript import describe
@@ -75,22 +75,6 @@ AUDIO_CACHE_BYTES = 32 * 1024 * 1024
 MASK = "•"
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; media-src 'self'; "
        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
-
-
-class PhoneCall(Base):
-    """A browser call between requests: the saved phone call (``ivr.phone.snapshot``)."""
-    __tablename__ = "phone_calls"
-
-    id: Mapped[str] = mapped_column(String(48), primary_key=True)
-    call_sid: Mapped[str] = mapped_column(String(64), index=True)
-    snapshot: Mapped[dict] = mapped_column(JSON)
-    ended: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
-    lock: Mapped[str | None] = mapped_column(String(32), nullable=True)
-    locked_at: Mapped[float | None] = mapped_column(Float, nullable=True)
-    dialled_at: Mapped[float] = mapped_column(Float)        # epoch seconds
-    updated_at: Mapped[float] = mapped_column(Float, index=True)
-    # Keyed hash of the dialling client's address: its concurrent-call cap counts these (issue 16).
-    client: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
 
 
 class CallNotFound(Exception):

@@ -33,13 +33,13 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from ivr.calls import valid_sid
+from ivr.hotline.calls import valid_sid
 from ivr.logs import log_webhook
 
 WEBHOOK_PREFIX = "/voice"
 FORBIDDEN_BODY = "403 Forbidden: X-Twilio-Signature is missing or does not match this request.\n"
 # Used only when even the prompt catalogue cannot be reached. Voice/language pairs Twilio
-# documents (ivr/say_voices.py): its default voice speaks no Mandarin.
+# documents (ivr/tts/say_voices.py): its default voice speaks no Mandarin.
 LAST_RESORT_TWIML = (
     '<?xml version="1.0" encoding="UTF-8"?><Response>'
     '<Say voice="Polly.Zhiyu" language="cmn-CN">抱歉，系统出现故障，请稍后再拨。</Say>'

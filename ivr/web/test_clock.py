@@ -63,7 +63,7 @@ def init_app(app) -> None:
             if moment is None:
                 return fixed()
             moment = moment if isinstance(moment, dt.datetime) else dt.datetime.fromisoformat(str(moment))
-            from ivr.calls import BEIJING
+            from ivr.hotline.calls import BEIJING
 
             return moment if moment.tzinfo else moment.replace(tzinfo=BEIJING)
 

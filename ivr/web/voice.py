@@ -14,7 +14,7 @@ from urllib.parse import urljoin
 from flask import Blueprint, Response, current_app, g, request, url_for
 from sqlalchemy.orm import Session
 
-from ivr.calls import parse_now, valid_sid
+from ivr.hotline.calls import parse_now, valid_sid
 from ivr.engine import CallEnv, Reply
 from ivr.logs import log_webhook
 from ivr.web.security import describe_error
@@ -106,7 +106,7 @@ def twiml(xml: str) -> Response:
 
 
 def call_env() -> CallEnv:
-    from ivr.readout import hours_text
+    from ivr.tts.readout import hours_text
 
     from ivr.web.test_clock import now_setting
 

@@ -13,9 +13,9 @@ import uuid
 import pytest
 from sqlalchemy import create_engine, text
 
-from ivr.accounts.models import create_tables
+from ivr.accounts.models import Base as AccountsBase
 from ivr.accounts.service import AccountService
-from ivr.db import Database
+from ivr.hotline.db import Database
 from tests.conftest import PG_URL, postgres_skip_reason
 
 FAST_HASH = "pbkdf2:sha256:1000"   # tests that do not look at hashing use a cheap one
@@ -51,7 +51,7 @@ def database(request, tmp_path):
             pytest.skip(reason)
         schema = PgSchema()
         db = Database(schema.url)
-    create_tables(db.engine)
+    AccountsBase.metadata.create_all(db.engine)
     try:
         yield db
     finally:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ivr import readout as r
+from ivr.tts import readout as r
 
 ZH_DIGIT = {c: i for i, c in enumerate(r.ZH_DIGITS)} | {"两": 2}
 SMALL = {"十": 10, "百": 100, "千": 1000}

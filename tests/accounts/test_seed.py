@@ -114,12 +114,12 @@ def test_bulk_accounts(database, make_service):
 
 
 def test_bulk_is_deterministic_and_idempotent(tmp_path):
-    from ivr.db import Database
-    from ivr.accounts.models import create_tables
+    from ivr.hotline.db import Database
+    from ivr.accounts.models import Base as AccountsBase
 
     def build(name, count, seed):
         db = Database(f"sqlite:///{tmp_path / name}")
-        create_tables(db.engine)
+        AccountsBase.metadata.create_all(db.engine)
         seed_bulk(db.Session, count, seed, batch_size=100, hash_method=FAST_HASH)
         with db.Session() as s:
             data = s.execute(select(Account.id_number, Account.name, Account.card_number,
@@ -178,7 +178,7 @@ def test_cli_is_registered():
 
 
 def test_cli_init_and_seed(database):
-    from ivr.accounts.cli import db_group
+    from ivr.cli.db import db_group
 
     runner = CliRunner()
     obj = {"db": database, "config": {"INITIAL_PASSWORD": "id_last6", "PASSWORD_HASH": FAST_HASH}}
@@ -200,7 +200,7 @@ def test_cli_init_and_seed(database):
 
 
 def test_cli_reset_demo_and_validation(database):
-    from ivr.accounts.cli import db_group
+    from ivr.cli.db import db_group
 
     obj = {"db": database, "config": {"PASSWORD_HASH": FAST_HASH}}
     runner = CliRunner()
@@ -216,7 +216,7 @@ def test_cli_reset_demo_and_validation(database):
 
 
 def test_cli_never_prints_demo_passwords_or_full_ids(database):
-    from ivr.accounts.cli import db_group
+    from ivr.cli.db import db_group
 
     result = CliRunner().invoke(db_group, ["seed", "--accounts", "5"],
                                 obj={"db": database, "config": {"PASSWORD_HASH": FAST_HASH}})
@@ -290,7 +290,7 @@ def test_every_generator_city_has_an_english_name():
 def test_cli_seed_tells_the_made_up_logins_and_they_log_in(database, tmp_path):
     import csv
 
-    from ivr.accounts.cli import db_group
+    from ivr.cli.db import db_group
     from werkzeug.security import check_password_hash as check_password
 
     runner = CliRunner()

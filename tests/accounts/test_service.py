@@ -521,7 +521,7 @@ def test_clock_must_be_aware(database):
 
 
 def test_timestamps_are_stored_as_utc_whatever_the_session_time_zone(database, demo, clock):
-    from ivr.db import Database
+    from ivr.hotline.db import Database
 
     url = database.url
     if database.engine.dialect.name == "postgresql":

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
-from ivr.models import Call as CallRecord
+from ivr.hotline.models import Call as CallRecord
 from ivr.phone.cli import call_command
 from ivr.phone.ourapp import hotline_number, seeded_hotline_app
 from ivr.phone.scenario import load_paths, run

@@ -5,7 +5,7 @@ from pathlib import Path
 import ivr.phone
 
 PACKAGE = Path(ivr.phone.__file__).parent
-FORBIDDEN = ("ivr.engine", "ivr.hotline", "ivr.web")
+FORBIDDEN = ("ivr.engine", "ivr.hotline.hotline", "ivr.web")
 
 
 def _imports(path: Path):

@@ -6,9 +6,9 @@ import logging
 
 import sqlalchemy as sa
 
-from ivr import flow_versions
-from ivr.flow_versions import FlowCurrent, FlowVersion
-from ivr.models import Call
+from ivr.hotline import flow_versions
+from ivr.hotline.flow_versions import FlowCurrent, FlowVersion
+from ivr.hotline.models import Call
 from tests.conftest import make_app
 from tests.reload.edits import (BROKEN_MESSAGE, NEW_WORDS, break_main_menu, flow_copy,
                                 swap_keys_2_and_3)
@@ -184,7 +184,7 @@ def test_play_mode_renders_the_changed_prompts_before_the_switch(tmp_path):
     import json
     from urllib.parse import unquote
 
-    from ivr.flow_versions import render_prompts
+    from ivr.hotline.flow_versions import render_prompts
 
     menus, prompts = flow_copy(tmp_path / "flow")
     app = _app(tmp_path, f"sqlite:///{tmp_path / 'ivr.sqlite3'}", menus, prompts, VOICE_MODE="play")

@@ -118,7 +118,7 @@ def running_server(tmp_path: Path, database_url: str, *, workers: int = 2, name:
 
 def seed_demo_accounts(database_url: str) -> None:
     from ivr.accounts.seed import seed_demo
-    from ivr.db import Database
+    from ivr.hotline.db import Database
 
     db = Database(database_url)
     db.create_all()

@@ -108,7 +108,7 @@ def answer(doc) -> str:
 
 def seed(db_url: str) -> None:
     from ivr.accounts.seed import seed_bulk, seed_demo
-    from ivr.db import Database
+    from ivr.hotline.db import Database
 
     db = Database(db_url)
     db.create_all()

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from werkzeug.security import check_password_hash
 
 from ivr.accounts.service import AccountService
-from ivr.db import Database
+from ivr.hotline.db import Database
 from tests.conftest import ROOT
 from tests.security.conftest import (FAST_HASH, HttpClient, HttpResponse, running_server,
                                      seed_demo_accounts, sign)

@@ -188,7 +188,7 @@ def test_a_whole_signed_call_and_its_records(signed_app):
     caller.keys("2", "3")
     doc = caller.press("1")
     assert "WeChat" in doc.heard
-    from ivr.models import Call
+    from ivr.hotline.models import Call
 
     with signed_app.extensions["ivr_db"].Session() as s:
         assert s.get(Call, caller.sid).menu == "check_ways"
@@ -203,7 +203,7 @@ def test_a_forged_request_changes_nothing(signed_app):
                            headers={"X-Twilio-Signature": "AAAA"})
     assert response.status_code == 403
     assert caller.press("4").heard == EN["law_menu"]           # still at the main menu
-    from ivr.models import Call
+    from ivr.hotline.models import Call
 
     with signed_app.extensions["ivr_db"].Session() as s:
         assert s.query(Call).count() == 1

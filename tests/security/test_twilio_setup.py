@@ -10,7 +10,7 @@ from click.testing import CliRunner
 from werkzeug.serving import make_server
 
 from ivr.cli import main
-from ivr.twilio_setup import (RebasedHttpClient, SetupError, check_base_url, check_webhook,
+from ivr.cli.twilio_setup import (RebasedHttpClient, SetupError, check_base_url, check_webhook,
                               configure_number, make_client, normalise_number)
 from tests.conftest import make_app
 from tests.security.conftest import VENV_BIN

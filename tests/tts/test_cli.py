@@ -4,7 +4,7 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from ivr.tts.cli import prompts_group
+from ivr.cli.prompts import prompts_group
 
 from .conftest import ZH
 from .helpers import write_tone

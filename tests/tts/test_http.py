@@ -69,7 +69,7 @@ def test_audio_path_dynamic(tmp_path):
     import json
     import time as _time
 
-    from ivr.models import Call
+    from ivr.hotline.models import Call
     from tests.conftest import make_app as hotline_app
 
     app = hotline_app(tmp_path, TWILIO_AUTH_TOKEN="production-token")

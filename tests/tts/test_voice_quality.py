@@ -18,9 +18,9 @@ import pytest
 import soundfile as sf
 from click.testing import CliRunner
 
-from ivr import readout
+from ivr.tts import readout
 from ivr.config import DEFAULTS
-from ivr.prompts import Catalogue
+from ivr.engine.prompts import Catalogue
 from ivr.tts import espeak, lexicon
 from ivr.tts.engine import TTSWorker
 from ivr.tts.errors import TTSError

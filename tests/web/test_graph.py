@@ -1,4 +1,4 @@
-"""The call flow diagram (ivr.graph, `ivr menus graph`): every menu and every edge, in each format."""
+"""The call flow diagram (ivr.web.graph, `ivr menus graph`): every menu and every edge, in each format."""
 from __future__ import annotations
 
 import re
@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from ivr import graph as graphs
+from ivr.web import graph as graphs
 from ivr.cli import main as cli
 from ivr.engine.check import _targets
-from ivr.hotline import load_menus
-from ivr.prompts import Catalogue
+from ivr.hotline.hotline import load_menus
+from ivr.engine.prompts import Catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"

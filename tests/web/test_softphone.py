@@ -8,7 +8,7 @@ import time
 import pytest
 from sqlalchemy import select, update
 
-from ivr.models import Call
+from ivr.hotline.models import Call
 from ivr.phone.targets import app_phone
 from ivr.web.phone_page import ABANDON_SECONDS, KEEP_SECONDS, PhoneCall
 from tests.conftest import OUT_OF_HOURS, make_app

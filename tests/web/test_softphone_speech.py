@@ -7,7 +7,7 @@ import json
 import pytest
 from sqlalchemy import select
 
-from ivr.models import Call
+from ivr.hotline.models import Call
 from ivr.web.phone_page import PhoneCall
 from tests.web.conftest import DEMO_ID, DEMO_PASSWORD
 

@@ -6,18 +6,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ivr.calls import CallStore
+from ivr.hotline.calls import CallStore
 from ivr.engine import Engine, MenuFile
 from ivr.engine.check import check_menu_file
 from ivr.engine.loader import MenuFileError, read_menu_file
 from ivr.engine.model import q
-from ivr.flow_versions import FlowVersions
-from ivr.prompts import Catalogue
+from ivr.hotline.flow_versions import FlowVersions
+from ivr.engine.prompts import Catalogue
 
 
 def plugins() -> tuple[dict, dict]:
     """The Python flows and operations menus.toml may name."""
-    from ivr import account_flow
+    from ivr.hotline import account_flow
 
     return dict(account_flow.FLOWS), dict(account_flow.OPS)
 
@@ -51,7 +51,7 @@ class Hotline:
 
     @classmethod
     def from_config(cls, config, db) -> "Hotline":
-        from ivr import account_flow
+        from ivr.hotline import account_flow
 
         versions = FlowVersions(db, config)
         # Start-up: the files must pass the checks (MenuFileError lists every problem); no renders

@@ -4,11 +4,9 @@ from __future__ import annotations
 from sqlalchemy import create_engine, event, inspect
 from sqlalchemy.schema import CreateColumn
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import Session, sessionmaker
 
-
-class Base(DeclarativeBase):
-    pass
+from ivr.hotline.tables import METADATA
 
 
 def _sqlite_pragmas(dbapi_conn, _record):
@@ -37,20 +35,16 @@ class Database:
         self.Session: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:
-        # Import every module that declares tables so they register on Base.metadata.
-        from ivr import models  # noqa: F401
-        from ivr.accounts import models as account_models  # noqa: F401
-        from ivr import flow_versions  # noqa: F401
-        from ivr.web import limits  # noqa: F401 - request_limits (softphone, dashboard sign-in)
-
-        Base.metadata.create_all(self.engine)
+        """Create the tables that are missing: every table ``ivr.hotline.tables`` registers."""
+        for metadata in METADATA:
+            metadata.create_all(self.engine)
         self._add_missing_columns()
 
     def _add_missing_columns(self) -> None:
         """A database made by an older version lacks columns added since (create_all makes only
         missing tables): add those that may be empty (nullable, or with a server default)."""
         existing = inspect(self.engine)
-        for table in Base.metadata.sorted_tables:
+        for table in (t for metadata in METADATA for t in metadata.sorted_tables):
             if not existing.has_table(table.name):
                 continue
             have = {c["name"] for c in existing.get_columns(table.name)}

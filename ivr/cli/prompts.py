@@ -7,21 +7,17 @@ import time
 
 import click
 
-from ivr.prompts import LANGUAGES, PromptError
+from ivr.engine.prompts import LANGUAGES, PromptError
 from ivr.tts.errors import TTSError
 from ivr.tts.store import Problem, PromptAudio
 
 
 def _config() -> dict:
-    """The app's configuration (defaults < IVR_* env vars) without building the whole app:
-    rendering needs no database or menus. Same instance folder as ``create_app``."""
-    from flask import Flask
+    """The settings (defaults < IVR_* env vars) without building the app: rendering needs no
+    database or menus."""
+    from ivr.config import read_config
 
-    from ivr.config import load_config
-
-    app = Flask("ivr.app", instance_relative_config=True)
-    load_config(app, None)
-    return dict(app.config)
+    return read_config()
 
 
 def _store() -> PromptAudio:
@@ -53,7 +49,7 @@ def render_command(lang: str, force: bool) -> None:
     started = time.perf_counter()
     with store.batch(langs) as batch:
         if jobs:
-            from ivr.progress import progress
+            from ivr.cli.progress import progress
 
             with progress(jobs, label=f"Rendering {len(jobs)} prompts",
                           describe=lambda j: f"{j.lang} {j.prompt_id}", file=sys.stderr) as bar:

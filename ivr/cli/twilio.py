@@ -5,14 +5,10 @@ import click
 
 
 def _config() -> dict:
-    """The hotline's configuration (defaults < IVR_* env < TWILIO_*), without building the app."""
-    from flask import Flask
+    """The hotline's settings (defaults < IVR_* env < TWILIO_*), without building the app."""
+    from ivr.config import read_config
 
-    from ivr.config import load_config
-
-    app = Flask("ivr-twilio-cli")
-    load_config(app, None)
-    return dict(app.config)
+    return read_config()
 
 
 def _message(body: str) -> str:
@@ -50,7 +46,7 @@ def setup(number: str, base_url: str | None, dry_run: bool, check: bool, api_bas
     """
     from twilio.base.exceptions import TwilioException, TwilioRestException
 
-    from ivr.twilio_setup import SetupError, check_webhook, configure_number, make_client
+    from ivr.cli.twilio_setup import SetupError, check_webhook, configure_number, make_client
 
     config = _config()
     base_url = base_url or config.get("PUBLIC_URL")

@@ -1,4 +1,4 @@
-"""Core commands: ``ivr serve`` and ``ivr menus check``."""
+"""``ivr serve`` and ``ivr reload``: run the hotline, and load an edited menu into the running one."""
 from __future__ import annotations
 
 import sys
@@ -52,7 +52,7 @@ def serve(host: str, port: int, workers: int, dev: bool, watch: bool | None) -> 
                    err=True)
     for warning in app.extensions["ivr_hotline"].warnings:
         click.echo(f"  warning: {warning}", err=True)
-    from ivr import reload
+    from ivr.hotline import reload
 
     versions = app.extensions["ivr_hotline"].versions
     if dev:
@@ -61,70 +61,54 @@ def serve(host: str, port: int, workers: int, dev: bool, watch: bool | None) -> 
         reload.on_sighup(versions)
         app.run(host=host, port=port, debug=True, use_reloader=False)
         return
-    from ivr.server import run_gunicorn
+    from ivr.web.server import run_gunicorn
 
     run_gunicorn(app, host, port, workers, watch=bool(watch))
 
 
-@click.group()
-def menus() -> None:
-    """Inspect the call flow file."""
+@click.command("reload")
+def reload_cmd() -> None:
+    """Check the menu files and, when they pass, make them the version new calls get.
 
+    The same checks as `ivr menus check`; changed prompts are rendered first (unless
+    IVR_VOICE_MODE=say). Every server on the configured database switches within
+    IVR_RELOAD_CHECK_SECONDS; calls in progress finish on the version they started on.
+    Exits 1, changing nothing, when the files have problems.
+    """
+    import logging
 
-@menus.command("check")
-@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--prompts", "prompts_dir", type=click.Path(file_okay=False, path_type=Path),
-              help="prompt folder (default: the configured one)")
-@click.option("--watch", is_flag=True, help="check again on every save of the menu or prompt files (Ctrl-C ends)")
-def menus_check(file: Path | None, prompts_dir: Path | None, watch: bool) -> None:
-    """Validate a menu file (default: the configured menus.toml). Exits 1 on problems."""
-    from ivr.config import DEFAULTS
-    import os
+    from ivr.config import read_config
+    from ivr.hotline.db import Database
+    from ivr.hotline.flow_versions import FlowCurrent, FlowVersions
 
-    file = file or Path(os.environ.get("IVR_MENUS_FILE") or DEFAULTS["MENUS_FILE"])
-    prompts_dir = prompts_dir or Path(os.environ.get("IVR_PROMPTS_DIR") or DEFAULTS["PROMPTS_DIR"])
-    status = _check_menus(file, prompts_dir)
-    if not watch:
-        sys.exit(status)
-    import time
-
-    from ivr.reload import watch_files
-
-    click.echo(f"watching {file} and {prompts_dir} (Ctrl-C ends)", err=True)
-
-    def again() -> None:
-        click.echo(f"--- {time.strftime('%H:%M:%S')} changed: checking again", err=True)
-        _check_menus(file, prompts_dir)
-
-    watch_files(file, prompts_dir, again)
-
-
-def _check_menus(file: Path, prompts_dir: Path) -> int:
-    """Print the problems and warnings of a menu file; 0 when it passes, else 1."""
-    from ivr.hotline import load_menus
-    from ivr.prompts import Catalogue, PromptError
-
-    try:
-        catalogue = Catalogue.load(prompts_dir)
-        model, warnings = load_menus(file, catalogue)
-    except PromptError as exc:
-        click.echo(str(exc), err=True)
-        return 1
-    except MenuFileError as exc:
-        for line in exc.problems:
+    # what the servers log about a reload is printed here instead, once
+    logging.getLogger("ivr").addHandler(logging.NullHandler())
+    config = read_config()
+    db = Database(config["DATABASE_URL"])
+    db.create_all()
+    versions = FlowVersions(db, config)
+    with db.Session() as session:
+        pointer = session.get(FlowCurrent, 1)
+        serving = pointer.version if pointer else None
+    versions.adopt(serving)
+    result = versions.publish("ivr reload")
+    if not result.ok:
+        for line in result.problems:
             click.echo(line)
-        for line in exc.warnings:
+        for line in result.warnings:
             click.echo(f"warning: {line}")
-        click.echo(f"{len(exc.problems)} problem(s) in {file}", err=True)
-        return 1
-    for line in warnings:
+        click.echo(f"{len(result.problems)} problem(s): nothing changed; version {serving or '-'} keeps serving",
+                   err=True)
+        sys.exit(1)
+    for line in result.warnings:
         click.echo(f"warning: {line}")
-    click.echo(f"{file}: OK: {len(model.menus)} menus, {len(model.flows)} flows, "
-               f"{sum(len(m.options) for m in model.menus.values())} options")
-    return 0
+    if result.changed:
+        rendered = f"; {result.rendered} prompt(s) rendered" if result.rendered else ""
+        click.echo(f"menu version {result.version} is current (was {serving or '-'}){rendered}; "
+                   f"servers switch within {versions.check_seconds:g} s")
+    else:
+        click.echo(f"menu version {result.version} is current already: nothing changed")
+    db.dispose()
 
 
-commands = [serve, menus]
-
-from ivr.graph_cli import graph as _graph  # noqa: E402  `ivr menus graph` (issue 6)
-menus.add_command(_graph)
+commands = [serve, reload_cmd]

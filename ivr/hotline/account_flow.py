@@ -11,7 +11,7 @@ import hmac
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from ivr import readout
+from ivr.tts import readout
 from ivr.accounts import idnumber
 from ivr.accounts.service import LOGIN_CALLER_LIMITED, AccountService
 from ivr.engine.flows import Ask, Finish, FlowContext, Retry

@@ -1,6 +1,6 @@
 """What makes a running hotline load an edited menu: file watching, SIGHUP, ``ivr reload``.
 
-Each one calls ``FlowVersions.publish`` (checks, renders, stores, switches; see ivr.flow_versions).
+Each one calls ``FlowVersions.publish`` (checks, renders, stores, switches; see ivr.hotline.flow_versions).
 The other workers and servers on the same database follow within RELOAD_CHECK_SECONDS.
 """
 from __future__ import annotations
@@ -10,7 +10,7 @@ import signal
 import threading
 from typing import Callable
 
-from ivr.flow_versions import is_source, watched_paths
+from ivr.hotline.flow_versions import is_source, watched_paths
 
 log = logging.getLogger("ivr")
 
@@ -54,7 +54,7 @@ def start_watcher(versions, source: str = "watch", after: Callable[[], None] | N
 
 
 def on_sighup(versions) -> None:
-    """``kill -HUP`` reloads (the dev server: one process; gunicorn has its own, see ivr.server)."""
+    """``kill -HUP`` reloads (the dev server: one process; gunicorn has its own, see ivr.web.server)."""
     def handler(_signum, _frame) -> None:
         threading.Thread(target=versions.publish, args=("SIGHUP",), daemon=True).start()
 

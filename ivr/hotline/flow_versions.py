@@ -32,40 +32,15 @@ from sqlalchemy import JSON, DateTime, Integer, String, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ivr.db import Base
 from ivr.engine.loader import MenuFileError
-from ivr.models import Call, utcnow
-from ivr.prompts import LANGUAGES, Catalogue, PromptError
+from ivr.hotline.models import Call, FlowCurrent, FlowVersion, utcnow
+from ivr.engine.prompts import LANGUAGES, Catalogue, PromptError
 
 log = logging.getLogger("ivr")
 
 CACHE_SIZE = 8                 # versions a process keeps built (calls in progress on older ones)
 MAX_CALL = dt.timedelta(hours=4)   # Twilio ends any call after 4 hours (its default time limit)
 RETIRED_GRACE = dt.timedelta(minutes=10)   # a version just replaced may still start calls elsewhere
-
-
-class FlowVersion(Base):
-    """One version of the call flow: its content hash, when and how it was loaded, its texts."""
-    __tablename__ = "flow_versions"
-
-    id: Mapped[str] = mapped_column(String(16), primary_key=True)      # content hash
-    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    source: Mapped[str] = mapped_column(String(24), default="")         # startup | watch | SIGHUP | ivr reload
-    menus_name: Mapped[str] = mapped_column(String(128), default="menus.toml")
-    files: Mapped[dict | None] = mapped_column(JSON, nullable=True)     # None once pruned
-    recordings: Mapped[dict] = mapped_column(JSON, default=dict)        # "zh-CN/x.wav" -> sha256 prefix
-    summary: Mapped[str] = mapped_column(String(200), default="")
-    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-    pruned_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
-
-
-class FlowCurrent(Base):
-    """The version new calls get (a single row, id 1)."""
-    __tablename__ = "flow_current"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    version: Mapped[str] = mapped_column(String(16))
-    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 # -- the files ------------------------------------------------------------------------------------
@@ -156,7 +131,7 @@ def speech_confidence(config) -> float:
 def build(config, menus_name: str, files: dict, version_id: str) -> Loaded:
     """The engine of one version; raises MenuFileError listing every problem (PromptError included)."""
     from ivr.engine import Engine
-    from ivr.hotline import load_menus, plugins
+    from ivr.hotline.hotline import load_menus, plugins
 
     menus_path = Path(config["MENUS_FILE"]).with_name(menus_name)
     sources = {lang: files[lang] for lang in LANGUAGES if files.get(lang) is not None}

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from ivr.accounts.idnumber import BEIJING
 from ivr.engine.state import CallState
-from ivr.models import Call, Voicemail, utcnow
+from ivr.hotline.models import Call, Voicemail, utcnow
 
 CALL_SID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _STATE_FIELDS = tuple(f.name for f in dataclasses.fields(CallState))

@@ -1,7 +1,7 @@
 """``ivr db init`` and ``ivr db seed``.
 
-Both build the app (``ivr.create_app()``) for its configuration and database. Tests, and tools
-that already hold a database, pass ``obj={"db": Database, "config": mapping}`` to click instead.
+Both open the configured database (``ivr.config.read_config``); tests, and tools that already
+hold a database, pass ``obj={"db": Database, "config": mapping}`` to click instead.
 """
 from __future__ import annotations
 
@@ -17,10 +17,11 @@ def _database(ctx: click.Context):
     obj = ctx.find_object(dict)
     if obj and "db" in obj:
         return obj["db"], obj.get("config", {})
-    from ivr import create_app
+    from ivr.config import read_config
+    from ivr.hotline.db import Database
 
-    app = create_app()
-    return app.extensions["ivr_db"], app.config
+    config = read_config()
+    return Database(config["DATABASE_URL"]), config
 
 
 def _safe_url(url: str) -> str:

@@ -21,7 +21,7 @@ class _Gunicorn(BaseApplication):
 
 
 def run_gunicorn(app, host: str, port: int, workers: int, watch: bool = False) -> None:
-    from ivr import reload
+    from ivr.hotline import reload
 
     db = app.extensions["ivr_db"]
     # The app is built before forking, then each worker opens its own database connections.

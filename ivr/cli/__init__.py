@@ -1,4 +1,5 @@
-"""The ``ivr`` command line. Each area keeps its commands in its own module (listed below)."""
+"""The ``ivr`` command line: one module per command group (listed below). Every command reads its
+settings through ``ivr.config.read_config`` (defaults < IVR_* env vars), the app's own way."""
 from __future__ import annotations
 
 import importlib
@@ -7,12 +8,12 @@ import click
 
 # Modules that define ``commands``: a list of click commands/groups added to ``ivr``.
 _COMMAND_MODULES = [
-    "ivr.cli_core",
-    "ivr.accounts.cli",
-    "ivr.tts.cli",
-    "ivr.twilio_cli",
-    "ivr.phone.cli",
-    "ivr.reload_cli",
+    "ivr.cli.core",      # serve, reload
+    "ivr.cli.menus",     # menus check, menus graph
+    "ivr.cli.db",        # db init, db seed
+    "ivr.cli.prompts",   # prompts render/check/pronounce
+    "ivr.cli.phone",     # call, test (the local phone, with this hotline plugged in)
+    "ivr.cli.twilio",    # twilio setup/check
 ]
 
 
