@@ -6,7 +6,7 @@ import os
 
 from flask import Flask
 
-from ivr.config import ConfigError, load_config
+from ivr.config import load_config
 
 # Blueprint modules: each defines ``bp`` and may define ``init_app(app)``. They are imported by
 # create_app, only when registered: the softphone's pulls in the local phone, numpy and soundfile.
@@ -52,9 +52,6 @@ def create_app(config: dict | None = None) -> Flask:
     from ivr.web import admin
 
     admin.init_app(app)      # admin token length, CSRF tokens for admin forms (issue 16)
-    if app.config["SOFTPHONE"] and app.config.get("TWILIO_AUTH_TOKEN") and not app.config.get("ADMIN_TOKEN"):
-        raise ConfigError("IVR_SOFTPHONE=true with TWILIO_AUTH_TOKEN set (production mode) needs "
-                         "IVR_ADMIN_TOKEN: the softphone then answers only the admin token's holder")
     for name in _blueprint_modules(app.config):
         module = importlib.import_module(name)
         if hasattr(module, "init_app"):

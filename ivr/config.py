@@ -131,6 +131,21 @@ def check_numbers(config) -> None:
             raise ConfigError(f"IVR_{name} must be {kind} (default {default}), not {value!r}")
 
 
+def check_admin_token(config) -> None:
+    """IVR_ADMIN_TOKEN, when set, is at least IVR_ADMIN_TOKEN_MIN_LENGTH characters; and the
+    softphone switched on in production (TWILIO_AUTH_TOKEN set) needs it (issue 16)."""
+    token = config.get("ADMIN_TOKEN")
+    minimum = int(config.get("ADMIN_TOKEN_MIN_LENGTH", 16))
+    if token not in (None, "") and len(str(token)) < minimum:
+        raise ConfigError(
+            f"IVR_ADMIN_TOKEN is {len(str(token))} characters; it must be at least {minimum} "
+            f"(IVR_ADMIN_TOKEN_MIN_LENGTH), e.g. IVR_ADMIN_TOKEN=$(python3 -c 'import secrets; "
+            f"print(secrets.token_urlsafe(24))')")
+    if config.get("SOFTPHONE") and config.get("TWILIO_AUTH_TOKEN") and token in (None, ""):
+        raise ConfigError("IVR_SOFTPHONE=true with TWILIO_AUTH_TOKEN set (production mode) needs "
+                          "IVR_ADMIN_TOKEN: the softphone then answers only the admin token's holder")
+
+
 def say_languages(voices) -> dict[str, str]:
     """The <Say> language for each prompt language of ``SAY_VOICES`` (Polly.Zhiyu: cmn-CN);
     ValueError naming IVR_SAY_VOICES when a pair is not one Twilio documents (ivr.tts.say_voices)."""
@@ -186,6 +201,7 @@ def read_config(overrides: dict | None = None, instance_path: str | None = None)
     config["SOFTPHONE_EXPLICIT"] = explicit_softphone
     config["SAY_LANGUAGES"] = say_languages(config["SAY_VOICES"])
     check_numbers(config)
+    check_admin_token(config)
     mode = config["VOICE_MODE"]
     if mode not in ("say", "play", "auto"):
         raise ConfigError(f"IVR_VOICE_MODE must be say, play or auto, not {mode!r}")

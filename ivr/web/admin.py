@@ -20,7 +20,6 @@ import secrets
 from flask import current_app, g, request
 from werkzeug.exceptions import BadRequest, TooManyRequests
 
-from ivr.config import ConfigError
 from ivr.web import limits
 
 COOKIE = "ivr_admin"
@@ -28,22 +27,6 @@ COOKIE_PATH = "/"
 COOKIE_SECONDS = 12 * 3600
 CSRF_COOKIE = "ivr_csrf"
 CSRF_FIELD = "csrf_token"
-
-
-class AdminTokenError(ConfigError):
-    pass
-
-
-def check_token_setting(config) -> None:
-    token = config.get("ADMIN_TOKEN")
-    if token in (None, ""):
-        return
-    minimum = int(config.get("ADMIN_TOKEN_MIN_LENGTH", 16))
-    if len(str(token)) < minimum:
-        raise AdminTokenError(
-            f"IVR_ADMIN_TOKEN is {len(str(token))} characters; it must be at least {minimum} "
-            f"(IVR_ADMIN_TOKEN_MIN_LENGTH), e.g. IVR_ADMIN_TOKEN=$(python3 -c 'import secrets; "
-            f"print(secrets.token_urlsafe(24))')")
 
 
 def token() -> str | None:
@@ -141,6 +124,6 @@ def check_csrf() -> None:
 
 
 def init_app(app) -> None:
-    check_token_setting(app.config)
+    # IVR_ADMIN_TOKEN's length is checked with the other settings (ivr.config.check_admin_token)
     app.jinja_env.globals["csrf_token"] = csrf_token
     app.after_request(save_csrf_cookie)
