@@ -14,6 +14,25 @@ IN_HOURS = "2026-11-25T10:00:00+08:00"
 OUT_OF_HOURS = "2026-11-25T20:00:00+08:00"
 
 
+@pytest.fixture(autouse=True)
+def _dispose_databases(monkeypatch):
+    """Every ``Database`` a test opens (its apps', its own) is disposed when the test ends, so no
+    test closes connections by hand and none leaks a pool into the next."""
+    from ivr.hotline.db import Database
+
+    opened: list[Database] = []
+    init = Database.__init__
+
+    def tracking_init(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        opened.append(self)
+
+    monkeypatch.setattr(Database, "__init__", tracking_init)
+    yield
+    for db in opened:
+        db.dispose()
+
+
 def make_app(tmp_path, **overrides):
     config = {
         "TESTING": True,

@@ -160,7 +160,6 @@ def test_the_softphone_is_off_by_default_in_production_mode(tmp_path):
         make_app(tmp_path, TWILIO_AUTH_TOKEN=TOKEN, SOFTPHONE=True)
     with pytest.raises(ValueError, match="at least 16"):
         make_app(tmp_path, ADMIN_TOKEN="short")
-    app.extensions["ivr_db"].dispose()
 
 
 def test_unsigned_softphone_use_is_refused_without_the_admin_token(target):

@@ -85,7 +85,6 @@ def test_one_number_trying_many_id_numbers_is_refused_even_with_a_right_password
     # The account whose password was right is not harmed: another number logs in at once.
     other = try_login(app, NEIGHBOUR, ID1, [PW1])
     assert other.doc.heard == EN["account_menu"]
-    app.extensions["ivr_db"].dispose()
 
 
 def test_the_message_is_in_the_callers_language(tmp_path, db):
@@ -93,7 +92,6 @@ def test_the_message_is_in_the_callers_language(tmp_path, db):
     use_up_the_limit(app)
     caller = try_login(app, ABUSER, ID1, [PW1], lang="1")
     assert caller.doc.speech[0][1] == LIMITED_ZH
-    app.extensions["ivr_db"].dispose()
 
 
 def test_the_limit_is_persisted_across_calls_and_restarts(tmp_path, db):
@@ -106,7 +104,6 @@ def test_the_limit_is_persisted_across_calls_and_restarts(tmp_path, db):
     restarted.extensions["ivr_db"].dispose()
     later = hotline(tmp_path, db, NOW="2026-11-25T10:31:00+08:00")   # the window is over
     assert try_login(later, ABUSER, ID1, [PW1]).doc.heard == EN["account_menu"]
-    later.extensions["ivr_db"].dispose()
 
 
 def test_wrong_passwords_count_across_calls_up_to_the_default_limit(tmp_path, db):
@@ -118,7 +115,6 @@ def test_wrong_passwords_count_across_calls_up_to_the_default_limit(tmp_path, db
         try_login(app, ABUSER, id_number, ["918273"] * tries)
     caller = try_login(app, ABUSER, ID1, [PW1])
     assert caller.doc.speech[0][1] == EN["caller_limited"].format(until="November twenty-fifth, 2026 at 11 a.m.")
-    app.extensions["ivr_db"].dispose()
 
 
 def test_below_the_limit_nothing_changes(tmp_path, db):
@@ -126,7 +122,6 @@ def test_below_the_limit_nothing_changes(tmp_path, db):
     try_login(app, ABUSER, ID2, ["918273", "564738"])       # 2 of 4
     try_login(app, ABUSER, unknown_ids(1)[0], ["918273"])    # 3 of 4
     assert try_login(app, ABUSER, ID1, [PW1]).doc.heard == EN["account_menu"]
-    app.extensions["ivr_db"].dispose()
 
 
 def test_the_number_is_stored_as_a_keyed_hash(tmp_path, db):
@@ -151,7 +146,6 @@ def test_a_limited_number_is_told_before_it_keys_an_id_number(tmp_path, db):
     doc = caller.press("1")
     assert doc.speech[0][1] == LIMITED_EN
     assert EN["enter_id"] not in doc.heard
-    app.extensions["ivr_db"].dispose()
 
 
 def test_calls_without_caller_id_share_one_limit(tmp_path, db):
@@ -171,7 +165,6 @@ def test_calls_without_caller_id_share_one_limit(tmp_path, db):
     call(ID2, ["918273", "564738", "392817"])
     call(unknown_ids(1)[0], ["918273"])
     assert call(ID1, [PW1]).doc.speech[0][1] == LIMITED_EN
-    app.extensions["ivr_db"].dispose()
 
 
 def test_limit_counts_rows_in_the_database_not_in_memory(tmp_path, db):
@@ -185,5 +178,3 @@ def test_limit_counts_rows_in_the_database_not_in_memory(tmp_path, db):
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT failures FROM caller_password_failures")).scalar() == 4
     engine.dispose()
-    first.extensions["ivr_db"].dispose()
-    second.extensions["ivr_db"].dispose()

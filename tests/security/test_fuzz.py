@@ -346,7 +346,6 @@ def test_oversized_and_overfull_requests_still_get_twiml(tmp_path, path):
     assert_twiml(client.post(path, data=b"--x\r\nbroken", content_type="multipart/form-data; boundary=x"),
                  "broken multipart")
     assert_twiml(client.post(path, data="{not json", content_type="application/json"), "json")
-    app.extensions["ivr_db"].dispose()
 
 
 def test_a_long_junk_call_keeps_answering(tmp_path):
@@ -362,7 +361,6 @@ def test_a_long_junk_call_keeps_answering(tmp_path):
                 "From": "+8613800138000", "RecordingDuration": str(rng.randint(-5, 200)),
                 "RecordingUrl": "https://api.twilio.com/rec/RE%d" % i, "DialCallStatus": rng.choice(["busy", "completed"])}
         assert_twiml(driver.client.post(path, data=form), (i, path, form))
-    app.extensions["ivr_db"].dispose()
 
 
 # ---------------------------------------------------------------- what the fuzzing found, pinned

@@ -181,7 +181,6 @@ def test_json_lines_one_per_webhook(tmp_path):
         assert e["call"] == "CAjsonlines" and e["level"] == "INFO"
         assert isinstance(e["ms"], (int, float)) and e["ms"] >= 0
         assert set(e) >= {"time", "level", "msg", "call", "route", "menu", "outcome", "ms"}
-    app.extensions["ivr_db"].dispose()
 
 
 def test_text_lines_one_per_webhook(tmp_path):
@@ -193,7 +192,6 @@ def test_text_lines_one_per_webhook(tmp_path):
     assert len(lines) == 3
     for line, route, menu in zip(lines, ["/voice", "/voice/input", "/voice/input"], ["language", "main", "law"]):
         assert re.search(rf" INFO webhook call=CAtextlines route={route} menu={menu} outcome=\w+ ms=[0-9.]+$", line), line
-    app.extensions["ivr_db"].dispose()
 
 
 def test_a_failing_webhook_is_one_line_with_the_call_sid(tmp_path, monkeypatch):
@@ -214,7 +212,6 @@ def test_a_failing_webhook_is_one_line_with_the_call_sid(tmp_path, monkeypatch):
     assert entry["msg"] == "webhook failed" and entry["call"] == "CAfailing" and entry["level"] == "ERROR"
     assert "disk on fire" in entry["error"]
     assert "110101199003074573" not in line       # waits for the lead: error= is the first line only
-    app.extensions["ivr_db"].dispose()
 
 
 def test_json_logs_of_a_real_server(tmp_path, sqlite_url):
@@ -369,4 +366,3 @@ def test_junk_in_a_request_cannot_forge_log_lines(tmp_path, log_format):
     if log_format == "json":
         assert all(json.loads(line).get("call") != "CAforged" for line in lines)
     assert not [line for line in lines if line.startswith("1999-01-01")], lines
-    app.extensions["ivr_db"].dispose()

@@ -210,7 +210,6 @@ def test_password_change_is_committed_before_the_confirmation(tmp_path, db_url):
     assert accounts.verify(ID2, "583920").ok
     assert not accounts.verify(ID2, PW2).ok
     assert accounts.lookup(ID2).password_is_initial is False
-    db.dispose()
 
 
 def test_loss_report_is_committed_before_its_reference_is_read(tmp_path, db_url):
@@ -224,7 +223,6 @@ def test_loss_report_is_committed_before_its_reference_is_read(tmp_path, db_url)
     accounts, db = service(db_url)
     info = accounts.lookup(ID1)
     assert info.card_status == "reported_lost" and info.lost_reference == reference
-    db.dispose()
 
 
 def _refuse_account_writes(url: str) -> None:
@@ -261,7 +259,6 @@ def test_no_confirmation_when_the_change_cannot_be_stored(tmp_path, db_url):
         row = s.execute(sa.text("SELECT card_status, lost_reference FROM accounts WHERE id_number = :i"),
                         {"i": ID1}).one()
     assert tuple(row) == ("active", None)
-    db.dispose()
 
 
 # ---------------------------------------------------------------- concurrent changes to one account
@@ -333,7 +330,6 @@ def test_concurrent_password_changes_leave_one_consistent_password(tmp_path, db_
     info = accounts.lookup(ID2)
     assert info.password_is_initial is False and info.locked_until is None and info.failed_attempts == 0
     assert accounts.verify(ID2, winners[0]).ok
-    db.dispose()
 
 
 def test_concurrent_loss_reports_store_one_reference(tmp_path, db_url):
@@ -351,7 +347,6 @@ def test_concurrent_loss_reports_store_one_reference(tmp_path, db_url):
     assert {spoken_reference(t) for t in already} == {reference}
     accounts, db = service(db_url)
     assert accounts.lookup(ID1).lost_reference == reference
-    db.dispose()
 
 
 def test_signed_requests_to_a_server_with_another_token_are_refused(tmp_path, sqlite_url):

@@ -141,7 +141,6 @@ def test_vector_through_public_url(tmp_path):
     ok, reason, url = _verify(app, "http://127.0.0.1:5000", "/myapp.php?foo=1&bar=2", data=V_PARAMS,
                               signature=V_EXPECTED)
     assert ok and url == V_URI, (reason, url)
-    app.extensions["ivr_db"].dispose()
 
 
 # ---------------------------------------------------------------- real signed webhooks
@@ -253,7 +252,6 @@ def test_behind_ngrok_with_trust_proxy(tmp_path, trust):
     caller = Caller(client)
     assert caller.keys("2").heard.startswith("For your personal account")
     assert caller.press("3").gather is not None
-    app.extensions["ivr_db"].dispose()
 
 
 def test_trust_proxy_with_forwarded_port(tmp_path):
@@ -268,7 +266,6 @@ def test_trust_proxy_with_forwarded_port(tmp_path):
                "X-Twilio-Signature": sign("https://lb.example.org:8443/voice", data)}
     assert app.test_client().post("/voice", data=data, base_url="http://127.0.0.1:5000",
                                   headers=headers).status_code == 200
-    app.extensions["ivr_db"].dispose()
 
 
 def test_trust_proxy_does_not_let_a_forger_choose_the_host(tmp_path):
@@ -278,7 +275,6 @@ def test_trust_proxy_does_not_let_a_forger_choose_the_host(tmp_path):
     headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "evil.example",
                "X-Twilio-Signature": sign("https://abc.ngrok.app/voice", data)}
     assert app.test_client().post("/voice", data=data, headers=headers).status_code == 403
-    app.extensions["ivr_db"].dispose()
 
 
 def test_trust_proxy_with_a_path_prefix(tmp_path):
@@ -291,7 +287,6 @@ def test_trust_proxy_with_a_path_prefix(tmp_path):
         **headers, "X-Twilio-Signature": sign("https://example.org/ivr/voice", data)})
     doc = parse(response)
     assert doc.gather.get("action") == "/ivr/voice/input"     # the next webhook goes through the proxy too
-    app.extensions["ivr_db"].dispose()
 
 
 def test_public_url_builds_the_signed_url(tmp_path):
@@ -305,7 +300,6 @@ def test_public_url_builds_the_signed_url(tmp_path):
     response = app.test_client().post("/voice", data=data, base_url="http://127.0.0.1:5000",
                                       headers={"X-Twilio-Signature": sign("http://127.0.0.1:5000/voice", data)})
     assert response.status_code == 403
-    app.extensions["ivr_db"].dispose()
 
 
 def test_public_url_keeps_the_query_string(tmp_path):
@@ -315,7 +309,6 @@ def test_public_url_keeps_the_query_string(tmp_path):
     response = app.test_client().post("/voice?source=setup%20check&x=1", data=data,
                                       headers={"X-Twilio-Signature": sign(url, data)})
     assert response.status_code == 200
-    app.extensions["ivr_db"].dispose()
 
 
 @pytest.mark.parametrize("key,value,message", [
@@ -343,7 +336,6 @@ def test_two_proxies_use_the_second_forwarded_value(tmp_path):
                "X-Forwarded-For": "54.172.60.1, 10.0.0.2",
                "X-Twilio-Signature": sign("https://abc.ngrok.app/voice", data)}
     assert app.test_client().post("/voice", data=data, headers=headers).status_code == 200
-    app.extensions["ivr_db"].dispose()
 
 
 # ---------------------------------------------------------------- development mode
@@ -363,7 +355,6 @@ def test_development_mode_accepts_unsigned_and_says_so_once_per_process(tmp_path
     caller.press("3")
     warnings = [r for r in caplog.records if r.getMessage().startswith("DEVELOPMENT MODE")]
     assert len(warnings) == 2 and warnings[1].fields["pid"] == -12345
-    app.extensions["ivr_db"].dispose()
 
 
 def test_signature_check_does_not_touch_other_paths(signed_app):

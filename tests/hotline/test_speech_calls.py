@@ -12,7 +12,7 @@ from ivr.hotline.models import Call
 from tests.conftest import make_app
 from tests.twiml import Caller
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ZH = tomllib.loads((ROOT / "prompts/zh-CN.toml").read_text("utf-8"))
 EN = tomllib.loads((ROOT / "prompts/en-US.toml").read_text("utf-8"))
 ID1, PW1 = "110101199003074573", "074573"

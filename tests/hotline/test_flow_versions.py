@@ -10,7 +10,7 @@ from ivr.hotline import flow_versions
 from ivr.hotline.flow_versions import FlowCurrent, FlowVersion
 from ivr.hotline.models import Call
 from tests.conftest import make_app
-from tests.reload.edits import (BROKEN_MESSAGE, NEW_WORDS, break_main_menu, flow_copy,
+from tests.hotline.edits import (BROKEN_MESSAGE, NEW_WORDS, break_main_menu, flow_copy,
                                 swap_keys_2_and_3)
 from tests.twiml import Caller
 

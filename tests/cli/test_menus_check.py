@@ -9,8 +9,8 @@ from ivr.cli import main
 from ivr.engine.loader import MenuFileError
 from tests.conftest import make_app
 
-ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+ROOT = Path(__file__).resolve().parents[2]
+FIXTURES = ROOT / "tests" / "fixtures"
 
 
 def check(path: Path, prompts: Path = ROOT / "prompts"):

@@ -18,7 +18,7 @@ import pytest
 import requests
 
 from tests.conftest import IN_HOURS
-from tests.reload.edits import (BROKEN_MESSAGE, NEW_WORDS, break_main_menu, flow_copy,
+from tests.hotline.edits import (BROKEN_MESSAGE, NEW_WORDS, break_main_menu, flow_copy,
                                 swap_keys_2_and_3)
 from tests.servers import IVR, ServeProcess
 

@@ -7,7 +7,7 @@ import pytest
 from tests.conftest import OUT_OF_HOURS, make_app
 from tests.twiml import Caller
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 ZH = tomllib.loads((ROOT / "prompts/zh-CN.toml").read_text("utf-8"))
 EN = tomllib.loads((ROOT / "prompts/en-US.toml").read_text("utf-8"))
 

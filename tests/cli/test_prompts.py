@@ -6,8 +6,8 @@ from click.testing import CliRunner
 
 from ivr.cli.prompts import prompts_group
 
-from .conftest import ZH
-from .helpers import write_tone
+from tests.tts.conftest import ZH, audio_dir, prompts_dir  # noqa: F401 - fixtures shared with tests/tts
+from tests.tts.helpers import write_tone
 
 
 @pytest.fixture
