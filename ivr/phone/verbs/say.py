@@ -1,7 +1,7 @@
 """<Say>: text read aloud in a language and voice, ``loop`` times."""
 from __future__ import annotations
 
-from ivr import say_voices
+from ivr.phone import say_voices
 from ivr.phone.verbs import base
 from ivr.phone.verbs.prompt import Prompt
 
