@@ -11,7 +11,6 @@ _COMMAND_MODULES = [
     "ivr.accounts.cli",
     "ivr.tts.cli",
     "ivr.twilio_cli",
-    "ivr.phone.cli",
     "ivr.reload_cli",
 ]
 
@@ -35,3 +34,11 @@ def main() -> None:
 for _name in _COMMAND_MODULES:
     for _cmd in importlib.import_module(_name).commands:
         main.add_command(_cmd)
+
+# The phone's commands (ivr call, test, load) know no app: ours is handed to them as the default.
+from ivr.phone.cli import phone_commands  # noqa: E402
+from ivr.progress import progress as _progress  # noqa: E402
+from ivr.testing import hotline_source  # noqa: E402
+
+for _cmd in phone_commands(default_app=hotline_source(), progress=_progress):
+    main.add_command(_cmd)
