@@ -7,7 +7,8 @@
     call.expect_hangup()
     print(call.transcript)
 
-This package is a pure TwiML client: it never imports the hotline's engine or web layers.
+This package is a pure TwiML client for any app: it imports nothing of ``ivr`` but itself and
+the offline voice (``ivr.tts``); this project's hotline is plugged in from outside (``ivr.testing``).
 Names are imported on first use, so loading the pytest plugin stays cheap.
 """
 from __future__ import annotations

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from typing import Callable
+from urllib.parse import urljoin
 
 from ivr.phone.phone import Phone
 
@@ -15,23 +16,34 @@ def in_process_url(app, path: str = "/voice") -> str:
 
 
 def app_phone(app, path: str = "/voice", **settings) -> Phone:
-    """A phone wired to a WSGI app; a Flask app's TWILIO_AUTH_TOKEN signs the requests."""
+    """A phone wired to a WSGI app; a Flask app's TWILIO_AUTH_TOKEN signs the requests.
+    ``path``: the entry webhook, a path on the app or an absolute URL (the origin the app sees).
+    A fallback URL or status callback given as a path is on the same origin."""
     config = getattr(app, "config", None) or {}
     if not settings.get("auth_token"):
         settings["auth_token"] = config.get("TWILIO_AUTH_TOKEN")
-    return Phone(in_process_url(app, path), app=app, **settings)
+    url = path if "://" in path else in_process_url(app, path)
+    for key in ("fallback_url", "status_callback"):
+        if str(settings.get(key) or "").startswith("/"):
+            settings[key] = urljoin(url, settings[key])
+    return Phone(url, app=app, **settings)
 
 
 class AppTarget:
     """``factory(config) -> WSGI app``; scenarios' [config] tables are merged over ``base_config``."""
 
     def __init__(self, factory: Callable[[dict], object], base_config: dict | None = None,
-                 number: Callable[[object], dict] | None = None, **settings):
+                 number: Callable[[object], dict] | None = None, *, url: str = "/voice",
+                 config_refused: str | None = None, **settings):
         """``number(app)``: default number settings for that app (e.g. its own status callback);
-        ``settings`` win over them."""
+        ``settings`` win over them. ``url``: the entry webhook (``app_phone``'s ``path``).
+        ``config_refused``: set for an app that takes no config: why a scenario with a
+        ``[config]`` table is skipped (it would run without what it pins)."""
         self.factory = factory
         self.base_config = dict(base_config or {})
         self.number = number
+        self.url = url
+        self.config_refused = config_refused
         self.settings = settings
         self._phones: dict[str, Phone] = {}
 
@@ -41,10 +53,12 @@ class AppTarget:
         if key not in self._phones:
             app = self.factory(merged)
             defaults = self.number(app) if self.number else {}
-            self._phones[key] = app_phone(app, **{**defaults, **self.settings})
+            self._phones[key] = app_phone(app, self.url, **{**defaults, **self.settings})
         return self._phones[key]
 
-    def __call__(self, scenario) -> Phone:
+    def __call__(self, scenario) -> Phone | str:
+        if scenario.config and self.config_refused:
+            return f"needs app config {scenario.config}: {self.config_refused}"
         return self.phone(scenario.config)
 
 

@@ -4,8 +4,8 @@ Twilio's text-to-speech page lists every voice with its language code; a ``<Say>
 language do not match "may result in error and <Say> instruction failure". Notably Amazon Polly's
 Mandarin voice Zhiyu is documented with ``cmn-CN`` (not ``zh-CN``), and Google's Mandarin voices
 are named ``Google.cmn-CN-*``. Pure data and lookups: the hotline validates ``IVR_SAY_VOICES``
-with it at start-up, and the local phone (which knows nothing of the hotline) warns on an
-undocumented pair as Twilio would fail it.
+with it at start-up, and the local phone (which imports nothing of ivr but itself and ivr.tts)
+warns on an undocumented pair as Twilio would fail it.
 
 The table covers the voices for the languages this project speaks (Mandarin, English) plus the
 classic ``man``/``woman``/``alice`` voices; a voice not in it is reported as unknown.

@@ -1,3 +1,4 @@
+import shutil
 import threading
 
 import pytest
@@ -52,3 +53,41 @@ def make_phone(request, serve):
 
     build.transport = request.param
     return build
+
+
+# The phone fixture (ivr.phone.pytest_plugin) knows no app: these tests call our hotline,
+# plugged in here from outside the phone package (ivr.testing), each test on a fresh database.
+
+@pytest.fixture(scope="session")
+def phone_template_database(tmp_path_factory):
+    """A SQLite file with the hotline's schema, demo accounts and the scenarios' made-up
+    accounts, built once per session (hashing the demo passwords is slow) and copied per test."""
+    from ivr.testing import seeded_hotline_app
+
+    path = tmp_path_factory.mktemp("phone-template") / "template.sqlite3"
+    app = seeded_hotline_app({"DATABASE_URL": f"sqlite:///{path}"})
+    app.extensions["ivr_db"].dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def phone_audio_dir(tmp_path_factory):
+    """Prompt audio rendered during the session (kept out of the developer's instance folder)."""
+    return tmp_path_factory.mktemp("phone-audio")
+
+
+@pytest.fixture
+def phone_app_config(tmp_path, phone_template_database, phone_audio_dir) -> dict:
+    """Settings for the in-process hotline: a fresh copy of the seeded database and the
+    session's audio folder. Override to add settings (keep DATABASE_URL)."""
+    database = tmp_path / "phone.sqlite3"
+    shutil.copyfile(phone_template_database, database)
+    return {"DATABASE_URL": f"sqlite:///{database}", "AUDIO_DIR": str(phone_audio_dir)}
+
+
+@pytest.fixture
+def phone_app(phone_app_config):
+    """The hotline, for the plugin's phone fixture."""
+    from ivr.testing import hotline_app
+
+    return hotline_app(phone_app_config)

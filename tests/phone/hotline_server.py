@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ivr.phone.ourapp import seeded_hotline_app
+from ivr.testing import seeded_hotline_app
 from tests.servers import ServeProcess, ivr_env
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -10,7 +10,7 @@ import pytest
 import soundfile
 
 from ivr.phone import scenario as scenarios
-from ivr.phone.ourapp import seeded_hotline_app
+from ivr.testing import seeded_hotline_app
 from ivr.phone.targets import AppTarget, HttpTarget
 
 from .goertzel import decode
@@ -101,7 +101,7 @@ def test_recorded_hotline_call_decodes_to_the_keys(phone, tmp_path):
 
 @pytest.mark.parametrize("public_url", [None, "https://ivr.example.com"])
 def test_signed_calls_pass_the_hotlines_signature_check(phone_app_config, public_url):
-    from ivr.phone.ourapp import hotline_app
+    from ivr.testing import hotline_app
     from ivr.phone.targets import app_phone
 
     config = {**phone_app_config, "TWILIO_AUTH_TOKEN": "secret-token", "VOICE_MODE": "say"}
@@ -117,7 +117,7 @@ def test_signed_calls_pass_the_hotlines_signature_check(phone_app_config, public
 
 def test_recorded_call_with_prompts_as_audio(phone_app_config, tmp_path):
     """VOICE_MODE=play: the recording holds the app's own WAV prompts, fetched over the transport."""
-    from ivr.phone.ourapp import hotline_app
+    from ivr.testing import hotline_app
     from ivr.phone.targets import app_phone
 
     app = hotline_app({**phone_app_config, "VOICE_MODE": "play"})

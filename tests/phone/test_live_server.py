@@ -14,8 +14,8 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from ivr.hotline.models import Call as CallRecord
-from ivr.phone.cli import call_command
-from ivr.phone.ourapp import hotline_number, seeded_hotline_app
+from ivr.cli import main
+from ivr.testing import hotline_number, seeded_hotline_app
 from ivr.phone.scenario import load_paths, run
 from ivr.phone.targets import AppTarget
 
@@ -105,7 +105,7 @@ def test_a_header_does_nothing_without_the_test_clock(tmp_path):
 
 def test_ivr_call_in_process_completes_its_record_with_the_transcripts_duration(tmp_path):
     database = f"sqlite:///{tmp_path / 'calls.sqlite3'}"
-    done = CliRunner().invoke(call_command, ["-c", f"DATABASE_URL={database}", "-c", "VOICE_MODE=say",
+    done = CliRunner().invoke(main, ["call", "-c", f"DATABASE_URL={database}", "-c", "VOICE_MODE=say",
                                              "--json", "2", "9", "hangup"])
     assert done.exit_code == 0, done.output
     call = json.loads(done.output)

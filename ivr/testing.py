@@ -1,18 +1,25 @@
-"""Glue to this project's own hotline: the one place the phone builds it (``ivr.create_app``).
+"""This project's hotline as an app for the local phone (``ivr.phone``), which knows no app of
+its own: what ``ivr call``/``ivr test`` call by default and what the tests' ``phone`` fixture
+calls (tests/phone/conftest.py).
 
-The rest of ``ivr.phone`` only speaks TwiML over a transport and works with any app.
+``hotline_source()`` is the ``ivr.phone.app_source.AppSource`` the ``ivr`` command hands the
+phone's commands: the hotline on the configured database for a call, on a fresh seeded
+database per scenario ``[config]``, with its own status callback and fallback URL as the
+number's settings, its log lines routed by ``server_log``.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
+import sys
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
 
 def hotline_app(config: dict | None = None):
-    from ivr import create_app  # lazy: the phone package itself never loads the hotline
+    from ivr import create_app  # lazy: `ivr call --url` and the plugin never load the hotline
 
     return create_app(config or {})
 
@@ -51,18 +58,13 @@ def temporary_database(directory: str | Path | None = None, name: str = "phone.s
     return f"sqlite:///{path}"
 
 
-def parse_config(pairs) -> dict:
-    """``KEY=VALUE`` pairs from the command line; values are JSON when they parse as JSON."""
-    config = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or not key:
-            raise ValueError(f"config must be KEY=VALUE, not {pair!r}")
-        try:
-            config[key.strip()] = json.loads(value)
-        except json.JSONDecodeError:
-            config[key.strip()] = value
-    return config
+def hotline_number(app) -> dict:
+    """The in-process hotline's number settings: its own status callback and fallback URL, so
+    local calls complete in its call records as Twilio's do."""
+    from ivr.phone.targets import in_process_url
+
+    return {"status_callback": in_process_url(app, "/voice/status"),
+            "fallback_url": in_process_url(app, "/voice/fallback")}
 
 
 @contextmanager
@@ -71,15 +73,11 @@ def server_log(verbose: bool = False, path: str | None = None):
     shows the caller's transcript), stderr with ``verbose``, appended to ``path`` if given.
     Enter before building the app (the hotline then keeps this handler, ``ivr.logs.setup_logging``);
     the handler is put back as it was on exit."""
-    import logging
-    import sys
-
     from ivr.logs import LOGGER
 
     logger = logging.getLogger(LOGGER)
     handler = next((h for h in logger.handlers if getattr(h, "_ivr", False)), None)
-    created = handler is None
-    if created:
+    if handler is None:
         handler = logging.StreamHandler(sys.stderr)
         handler._ivr = True
         logger.addHandler(handler)
@@ -97,10 +95,12 @@ def server_log(verbose: bool = False, path: str | None = None):
             log_file.close()
 
 
-def hotline_number(app) -> dict:
-    """The in-process hotline's number settings: its own status callback and fallback URL, so
-    local calls complete in its call records as Twilio's do."""
-    from ivr.phone.targets import in_process_url
+def hotline_source():
+    """The hotline as the phone's default in-process app (``ivr call`` and ``ivr test`` without
+    --app or --url): ``-c`` settings reach ``create_app``; scenario runs get it seeded afresh."""
+    from ivr.phone.app_source import AppSource
 
-    return {"status_callback": in_process_url(app, "/voice/status"),
-            "fallback_url": in_process_url(app, "/voice/fallback")}
+    return AppSource(
+        name="the hotline", build=hotline_app, build_fresh=seeded_hotline_app, number=hotline_number,
+        logs=server_log, about="on a fresh temporary database with the demo accounts (and the made-up "
+        "ones of `ivr db seed --accounts 5 --seed 1`) per distinct [config]")

@@ -1,0 +1,1 @@
+"""Examples of TwiML apps tested with the local phone (docs/phone.md)."""
