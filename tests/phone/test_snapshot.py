@@ -91,7 +91,6 @@ def test_a_voicemail_recording_is_carried_on(tmp_path):
     assert restored.status == "completed" and restored.ended_by == "app"
     assert any(e["verb"] == "Record" and e["duration"] > 0 for e in restored.events)
     assert "message" in restored.heard[-1].lower() or "留言" in restored.heard[-1]
-    app.extensions["ivr_db"].dispose()
 
 
 def test_the_replay_fetches_nothing_and_plays_nothing(tmp_path):
@@ -139,7 +138,6 @@ def test_the_auth_token_is_not_saved_and_the_restoring_phone_signs(tmp_path):
     restored.press("2")
     settle(restored)
     assert restored.errors == [] and "For your personal account" in restored.heard[-1]
-    app.extensions["ivr_db"].dispose()
 
 
 def test_what_cannot_be_saved_or_restored(tmp_path):
