@@ -35,17 +35,10 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr.hotline.calls import valid_sid
 from ivr.logs import log_webhook
+from ivr.web.reply import describe_error, last_resort_apology, printable
 
 WEBHOOK_PREFIX = "/voice"
 FORBIDDEN_BODY = "403 Forbidden: X-Twilio-Signature is missing or does not match this request.\n"
-# Used only when even the prompt catalogue cannot be reached. Voice/language pairs Twilio
-# documents (ivr/tts/say_voices.py): its default voice speaks no Mandarin.
-LAST_RESORT_TWIML = (
-    '<?xml version="1.0" encoding="UTF-8"?><Response>'
-    '<Say voice="Polly.Zhiyu" language="cmn-CN">抱歉，系统出现故障，请稍后再拨。</Say>'
-    '<Say voice="Polly.Joanna" language="en-US">Sorry, something went wrong. Please call again later.</Say>'
-    "<Hangup /></Response>"
-)
 _PATH_SAFE = "!$&'()*+,/:;=@%"       # what werkzeug leaves unquoted in a path
 
 _dev_mode_logged_pid: int | None = None
@@ -174,40 +167,16 @@ def _check_signature():
         except Exception:
             sid = ""
     sid = sid if valid_sid(sid) else "-"   # whoever sent it is not Twilio: log nothing of theirs raw
-    log_webhook(logging.WARNING, "webhook signature rejected", call=sid, route=_printable(request.path, 100),
-                reason=reason, url=_printable(url, 300),
+    log_webhook(logging.WARNING, "webhook signature rejected", call=sid, route=printable(request.path, 100),
+                reason=reason, url=printable(url, 300),
                 hint="the URL checked must be the one configured on the Twilio number: set "
                      "IVR_PUBLIC_URL to it, or IVR_TRUST_PROXY=1 behind ngrok or a proxy")
     return Response(FORBIDDEN_BODY, status=403, mimetype="text/plain")
 
 
-def describe_error(exc: BaseException) -> str:
-    """One line about an exception, safe to log: its type and the first line of its message.
-    SQLAlchemy puts the statement and its parameters (ID numbers, password hashes) on the lines
-    after the first, so they never reach the log."""
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return _printable(f"{type(exc).__name__}: {first}", 200)
-
-
-def _printable(text: str, limit: int) -> str:
-    """Untrusted text for a log line: control characters escaped, so it stays one line."""
-    return repr(text[:limit])[1:-1]
-
-
 def _is_routed_webhook() -> bool:
     rule = request.url_rule
     return rule is not None and is_webhook_path(rule.rule)
-
-
-def _apology_twiml() -> Response:
-    try:
-        from ivr.web.voice import renderer
-
-        hotline = current_app.extensions["ivr_hotline"]
-        xml = renderer("say").render(hotline.engine.apology(None))   # language unknown here: all
-    except Exception:
-        xml = LAST_RESORT_TWIML
-    return Response(xml, status=200, mimetype="text/xml")
 
 
 def _http_error(exc: HTTPException):
@@ -222,7 +191,7 @@ def _http_error(exc: HTTPException):
         return _json_error(exc.code, exc.description or exc.name, getattr(exc, "retry_after", None))
     log_webhook(logging.ERROR, "webhook request unreadable", call="-", route=request.path,
                 error=f"{exc.code} {exc.name}")
-    return _apology_twiml()
+    return last_resort_apology()
 
 
 def _unexpected_error(exc: Exception):
@@ -232,7 +201,7 @@ def _unexpected_error(exc: Exception):
         return _non_webhook_error(exc)
     log_webhook(logging.ERROR, "webhook failed outside its handler", call="-", route=request.path,
                 error=describe_error(exc))
-    return _apology_twiml()
+    return last_resort_apology()
 
 
 DB_DOWN = "the database is unavailable right now; nothing was changed, try again shortly"
@@ -254,7 +223,7 @@ def _non_webhook_error(exc: Exception) -> Response:
     pool reconnects on the next request once it is back, so nothing needs a restart)."""
     down = isinstance(exc, (OperationalError, DBAPIError)) and (
         isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False))
-    logging.getLogger("ivr.web").error("%s %s failed: %s", request.method, _printable(request.path, 100),
+    logging.getLogger("ivr.web").error("%s %s failed: %s", request.method, printable(request.path, 100),
                                        describe_error(exc))
     if down:
         return _json_error(503, DB_DOWN, 5)
