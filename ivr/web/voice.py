@@ -14,7 +14,7 @@ from flask import Blueprint, current_app, g, request
 from sqlalchemy.orm import Session
 
 from ivr.hotline.calls import parse_now, valid_sid
-from ivr.engine import CallEnv, Reply
+from ivr.engine import CallEnv
 from ivr.logs import log_webhook
 from ivr.web.reply import apology, describe_error, last_resort_apology, printable, renderer, twiml
 
