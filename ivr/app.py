@@ -45,13 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from ivr.web import security
 
-    security.init_app(app)   # X-Twilio-Signature, ProxyFix, no error pages on /voice (issue 7)
-    from ivr.web import sessions
-
-    sessions.init_app(app)   # no session cookie, no signer: what every Twilio request is
-    from ivr.web import admin
-
-    admin.init_app(app)      # admin token length, CSRF tokens for admin forms (issue 16)
+    security.init_app(app)   # signatures, proxies, body caps, error answers, sessions, admin token
     if app.config["SOFTPHONE"] and app.config.get("TWILIO_AUTH_TOKEN") and not app.config.get("ADMIN_TOKEN"):
         raise ConfigError("IVR_SOFTPHONE=true with TWILIO_AUTH_TOKEN set (production mode) needs "
                          "IVR_ADMIN_TOKEN: the softphone then answers only the admin token's holder")

@@ -22,71 +22,51 @@ from zoneinfo import ZoneInfo
 
 from flask import (Blueprint, Response, current_app, jsonify, redirect, render_template, request, url_for)
 from markupsafe import Markup
-from werkzeug.exceptions import BadRequest, TooManyRequests
+from werkzeug.exceptions import BadRequest
 
 from ivr.hotline import reports
 from ivr.hotline.calls import parse_now
 from ivr.hotline.flow_versions import version_rows
-from ivr.web import admin
+from ivr.web.security import admin
+from ivr.web.security.headers import protect
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 500
-CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-       "frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
 
 
-# -- access (ivr.web.admin: token, sign-in throttle, CSRF) -----------------------------------------
-def _refused(status: int, error: str | None = None, retry_after: int | None = None):
-    response = Response(render_template("dashboard_login.html", disabled=status == 403, error=error), status=status,
-                        mimetype="text/html")
-    if status == 401:
+# -- access: ivr.web.security.admin (token, sign-in back-off, cookie, CSRF) ----------------------------
+protect(bp, referrer="no-referrer")
+
+
+def _refused(refusal: admin.Refusal):
+    """The sign-in page for a refused request (403: the dashboard is off)."""
+    response = Response(render_template("dashboard_login.html", disabled=refusal.status == 403, error=refusal.error),
+                        status=refusal.status, mimetype="text/html")
+    if refusal.status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="ivr dashboard"'
-    if retry_after:
-        response.headers["Retry-After"] = str(retry_after)
+    if refusal.retry_after:
+        response.headers["Retry-After"] = str(refusal.retry_after)
     return response
-
-
-def _attempt(given: str | None):
-    """None when ``given`` is the token, else the refusal (401, or 429 while backing off)."""
-    try:
-        if admin.try_token(given):
-            return None
-    except TooManyRequests as exc:
-        return _refused(429, exc.description, exc.retry_after)
-    return _refused(401, "That token is not right.")
 
 
 @bp.before_request
 def _guard():
-    token = admin.token()
-    if token is None:
-        return _refused(403)
+    if admin.token() is None:
+        return _refused(admin.Refusal(403))
     if request.endpoint in ("dashboard.login", "dashboard.logout"):
         return None
     given = request.args.get("token")
-    if given is not None:
-        refused = _attempt(given)
+    if given is not None:   # signs in, then drops the token from the address
+        refused = admin.attempt(given)
         if refused is not None:
-            return refused
+            return _refused(refused)
         args = {k: v for k, v in request.args.items() if k != "token"}
-        return admin.set_cookie(redirect(url_for(request.endpoint, **(request.view_args or {}), **args)), token)
-    try:
-        if admin.is_admin():   # a bearer token counts like a sign-in
-            return None
-    except TooManyRequests as exc:
-        return _refused(429, exc.description, exc.retry_after)
-    return _refused(401, "That token is not right." if admin.bearer() is not None else None)
-
-
-@bp.after_request
-def _headers(response):
-    response.headers.setdefault("Content-Security-Policy", CSP)
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
-    response.headers.setdefault("Referrer-Policy", "no-referrer")
-    response.headers["Cache-Control"] = "no-store"
-    return response
+        return admin.set_cookie(redirect(url_for(request.endpoint, **(request.view_args or {}), **args)),
+                                admin.token())
+    refused = admin.check()
+    return None if refused is None else _refused(refused)
 
 
 @bp.post("/login")
@@ -94,10 +74,10 @@ def login():
     try:
         admin.check_csrf()
     except BadRequest as exc:
-        return _refused(400, exc.description)
-    refused = _attempt(request.form.get("token", ""))
+        return _refused(admin.Refusal(400, exc.description))
+    refused = admin.attempt(request.form.get("token", ""))
     if refused is not None:
-        return refused
+        return _refused(refused)
     return admin.set_cookie(redirect(url_for("dashboard.home"), code=303), admin.token())
 
 
@@ -106,7 +86,7 @@ def logout():
     try:
         admin.check_csrf()
     except BadRequest as exc:
-        return _refused(400, exc.description)
+        return _refused(admin.Refusal(400, exc.description))
     return admin.delete_cookie(redirect(url_for("dashboard.home"), code=303))
 
 

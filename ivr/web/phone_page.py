@@ -21,8 +21,8 @@ loudspeaker. Routes (JSON unless noted):
 
 The call id is a random token: whoever holds it drives the call; nothing else identifies it.
 In production mode (TWILIO_AUTH_TOKEN set) every route answers only the admin token's holder
-(``ivr.web.admin``); per client address, dials and keys per minute and calls going at once are
-limited in the database (``ivr.web.limits``; 429 past them). Issue 16.
+(``ivr.web.security.admin``); per client address, dials and keys per minute and calls going at
+once are limited in the database (``ivr.web.security.limits``; 429 past them). Issue 16.
 The calling number is made up from the browser's address (see ``_caller``). ``IVR_SOFTPHONE=false``
 turns all of this off (404).
 
@@ -440,7 +440,7 @@ def _admin_only_in_production():
         return None
     from werkzeug.exceptions import TooManyRequests
 
-    from ivr.web import admin
+    from ivr.web.security import admin
 
     try:
         if admin.is_admin():   # a wrong bearer token counts like a wrong sign-in
@@ -459,7 +459,7 @@ def _admin_only_in_production():
 
 def _limited(kind: str, setting: str):
     """None, or a 429 when this client is over its ``setting`` per minute for ``kind``."""
-    from ivr.web import limits
+    from ivr.web.security import limits
 
     limit = int(current_app.config.get(setting))
     verdict = limits.hit(limits.client_key(f"softphone-{kind}"), limit, 60.0)
@@ -509,7 +509,7 @@ def dial():
     limited = _limited("dials", "SOFTPHONE_DIALS_PER_MINUTE")
     if limited is not None:
         return limited
-    from ivr.web import limits
+    from ivr.web.security import limits
 
     softphone = _softphone()
     cap = int(current_app.config.get("SOFTPHONE_MAX_CALLS"))

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from ivr.web.admin import COOKIE
+from ivr.web.security.admin import COOKIE
 from tests.conftest import make_app
 from tests.twiml import Caller
 from tests.web.conftest import ADMIN_TOKEN, DEMO_ID, DEMO_PASSWORD

@@ -1,7 +1,7 @@
-"""Per-client limits in the database (ivr.web.limits, issue 16): fixed windows and back-off."""
+"""Per-client limits in the database (ivr.web.security.limits, issue 16): fixed windows and back-off."""
 from __future__ import annotations
 
-from ivr.web import limits
+from ivr.web.security import limits
 from tests.conftest import make_app
 
 
