@@ -13,10 +13,10 @@ from ivr.config import ConfigError, load_config
 _BLUEPRINT_MODULES = [
     "ivr.web.voice",
     "ivr.web.audio",
-    "ivr.web.phone_page",
+    "ivr.web.softphone.routes",
     "ivr.web.dashboard",
 ]
-_SOFTPHONE_MODULE = "ivr.web.phone_page"
+_SOFTPHONE_MODULE = "ivr.web.softphone.routes"
 
 
 def _blueprint_modules(config) -> list[str]:

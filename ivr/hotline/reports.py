@@ -43,15 +43,14 @@ def mask_keys(keys) -> list[str]:
 def mask_heard(heard) -> list[dict]:
     """What callers said, as the engine logged it (sensitive places already dots); a number read
     out is masked again here, in case a row was written by something else."""
-    from ivr.engine.speech import spoken_digits
+    from ivr.engine.speech import reads_a_number
 
     out = []
     for entry in (heard or [])[:200]:
         if not isinstance(entry, dict):
             continue
         said = str(entry.get("said", ""))[:80]
-        digits = spoken_digits(said, allow_x=True)
-        if (digits and len(digits) > 1) or sum(c.isdigit() for c in said) > 1:
+        if reads_a_number(said):
             said = MASK * len(said)
         out.append({"menu": str(entry.get("menu", "")), "said": said, "result": str(entry.get("result", "")),
                     "confidence": entry.get("confidence") if isinstance(entry.get("confidence"), (int, float)) else None})

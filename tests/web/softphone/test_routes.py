@@ -8,9 +8,9 @@ import time
 import pytest
 from sqlalchemy import select, update
 
-from ivr.hotline.models import Call
+from ivr.hotline.models import Call, PhoneCall
 from ivr.phone.targets import app_phone
-from ivr.web.phone_page import ABANDON_SECONDS, KEEP_SECONDS, PhoneCall
+from ivr.web.softphone.store import ABANDON_SECONDS, KEEP_SECONDS
 from tests.conftest import OUT_OF_HOURS, make_app
 from tests.web.conftest import DEMO_ID, DEMO_PASSWORD, seeded_app
 
