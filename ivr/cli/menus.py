@@ -51,7 +51,7 @@ def menus_check(file: Path | None, prompts_dir: Path | None, watch: bool) -> Non
 
 def _check_menus(file: Path, prompts_dir: Path) -> int:
     """Print the problems and warnings of a menu file; 0 when it passes, else 1."""
-    from ivr.hotline.hotline import load_menus
+    from ivr.hotline.menus import load_menus
     from ivr.engine.prompts import Catalogue, PromptError
 
     try:
@@ -96,7 +96,7 @@ def graph(file: Path | None, fmt: str | None, output: Path | None, prompts_dir: 
       ivr menus graph --format dot | dot -Tpng > menu.png
     """
     from ivr.engine.prompts import Catalogue, PromptError
-    from ivr.hotline.hotline import load_menus
+    from ivr.hotline.menus import load_menus
     from ivr.web.graph import render
 
     file, prompts_dir = _files(file, prompts_dir)

@@ -14,6 +14,8 @@ from ivr.engine.model import Action
 from ivr.engine.steps import Speak
 
 if TYPE_CHECKING:
+    # A deliberate circle, for type hints only: the machine runs flows and hands them itself in
+    # a FlowContext; nothing here imports the machine at run time.
     from ivr.engine.machine import Engine
     from ivr.engine.state import CallState
 

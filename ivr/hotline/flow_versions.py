@@ -131,7 +131,7 @@ def speech_confidence(config) -> float:
 def build(config, menus_name: str, files: dict, version_id: str) -> Loaded:
     """The engine of one version; raises MenuFileError listing every problem (PromptError included)."""
     from ivr.engine import Engine
-    from ivr.hotline.hotline import load_menus, plugins
+    from ivr.hotline.menus import load_menus, plugins
 
     menus_path = Path(config["MENUS_FILE"]).with_name(menus_name)
     sources = {lang: files[lang] for lang in LANGUAGES if files.get(lang) is not None}

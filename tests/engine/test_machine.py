@@ -7,7 +7,7 @@ from ivr.engine import Engine
 from ivr.engine.machine import CallEnv
 from ivr.engine.model import ACTION_KINDS, Action
 from ivr.engine.prompts import Catalogue
-from ivr.hotline.hotline import load_menus
+from ivr.hotline.menus import load_menus
 from tests.conftest import ROOT
 
 CATALOGUE = Catalogue.load(ROOT / "prompts")

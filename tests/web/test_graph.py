@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from ivr.web import graph as graphs
 from ivr.cli import main as cli
 from ivr.engine.check import _targets
-from ivr.hotline.hotline import load_menus
+from ivr.hotline.menus import load_menus
 from ivr.engine.prompts import Catalogue
 
 ROOT = Path(__file__).resolve().parents[2]
