@@ -14,8 +14,8 @@ from ivr.engine.model import Action
 from ivr.engine.steps import Speak
 
 if TYPE_CHECKING:
-    # A deliberate circle, for type hints only: the machine runs flows and hands them itself in
-    # a FlowContext; nothing here imports the machine at run time.
+    # Deliberate, annotation-only circle: a FlowContext is handed the Engine that runs the flow
+    # (machine.py imports this module for real; this import never runs).
     from ivr.engine.machine import Engine
     from ivr.engine.state import CallState
 

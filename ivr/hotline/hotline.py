@@ -5,8 +5,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from ivr.hotline.calls import CallStore
 from ivr.engine import Engine
+from ivr.hotline.calls import CallStore
 from ivr.hotline.flow_versions import FlowVersions
 from ivr.engine.prompts import Catalogue
 

@@ -1,6 +1,5 @@
-"""The hotline's menu file: read, checked against the prompts and the Python flows it names
-(``ivr.hotline.account_flow``). Used to build each menu version (``flow_versions``) and by
-``ivr menus``."""
+"""Reading the menu file with this hotline's plug-ins: the Python flows and operations menus.toml
+may name (``ivr.hotline.account_flow``), checked together with the menus and prompts."""
 from __future__ import annotations
 
 from pathlib import Path
