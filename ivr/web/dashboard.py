@@ -69,13 +69,18 @@ def _guard():
     return None if refused is None else _refused(refused)
 
 
-@bp.post("/login")
-def login():
+def _forged() -> admin.Refusal | None:
+    """None when the form carries this browser's CSRF token, else why not (400)."""
     try:
         admin.check_csrf()
     except BadRequest as exc:
-        return _refused(admin.Refusal(400, exc.description))
-    refused = admin.attempt(request.form.get("token", ""))
+        return admin.Refusal(400, exc.description)
+    return None
+
+
+@bp.post("/login")
+def login():
+    refused = _forged() or admin.attempt(request.form.get("token", ""))
     if refused is not None:
         return _refused(refused)
     return admin.set_cookie(redirect(url_for("dashboard.home"), code=303), admin.token())
@@ -83,10 +88,9 @@ def login():
 
 @bp.post("/logout")
 def logout():
-    try:
-        admin.check_csrf()
-    except BadRequest as exc:
-        return _refused(admin.Refusal(400, exc.description))
+    refused = _forged()
+    if refused is not None:
+        return _refused(refused)
     return admin.delete_cookie(redirect(url_for("dashboard.home"), code=303))
 
 
