@@ -13,10 +13,10 @@ from ivr.config import load_config
 _BLUEPRINT_MODULES = [
     "ivr.web.voice",
     "ivr.web.audio",
-    "ivr.web.phone_page",
+    "ivr.web.softphone.routes",
     "ivr.web.dashboard",
 ]
-_SOFTPHONE_MODULE = "ivr.web.phone_page"
+_SOFTPHONE_MODULE = "ivr.web.softphone.routes"
 
 
 def _blueprint_modules(config) -> list[str]:
@@ -45,13 +45,7 @@ def create_app(config: dict | None = None) -> Flask:
 
     from ivr.web import security
 
-    security.init_app(app)   # X-Twilio-Signature, ProxyFix, no error pages on /voice (issue 7)
-    from ivr.web import sessions
-
-    sessions.init_app(app)   # no session cookie, no signer: what every Twilio request is
-    from ivr.web import admin
-
-    admin.init_app(app)      # admin token length, CSRF tokens for admin forms (issue 16)
+    security.init_app(app)   # signatures, proxies, body caps, error answers, sessions, admin token
     for name in _blueprint_modules(app.config):
         module = importlib.import_module(name)
         if hasattr(module, "init_app"):

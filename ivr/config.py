@@ -57,7 +57,7 @@ DEFAULTS: dict[str, object] = {
     "CALLER_WINDOW_MINUTES": 60,
     # Largest webhook request body read (Twilio's are a few kB); larger ones get 413 -> apology TwiML.
     "WEBHOOK_MAX_BYTES": 256 * 1024,
-    # The browser softphone (/phone and its API, ivr.web.phone_page). IVR_SOFTPHONE=false leaves it
+    # The browser softphone (/phone and its API, ivr.web.softphone). IVR_SOFTPHONE=false leaves it
     # out of the app (404, and the module is never imported), e.g. on a server with real accounts.
     # Unset: on in development, off in production mode (TWILIO_AUTH_TOKEN set); switched on
     # explicitly in production it needs IVR_ADMIN_TOKEN and answers only its holder (issue 16).

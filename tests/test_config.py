@@ -1,5 +1,5 @@
 """Configuration: the SOFTPHONE switch (default on; IVR_SOFTPHONE=false leaves /phone out of the
-app and never imports ivr.web.phone_page) and how on/off values are read from the environment."""
+app and never imports ivr.web.softphone) and how on/off values are read from the environment."""
 from __future__ import annotations
 
 import json
@@ -97,7 +97,7 @@ client.post("/voice", data={"CallSid": "CAprobe", "From": "+8613800138000"})
 numpy_for_webhooks = "numpy" in sys.modules
 status = client.get("/phone").status_code
 app.extensions["ivr_db"].dispose()
-print(json.dumps({"imported": "ivr.web.phone_page" in sys.modules, "status": status,
+print(json.dumps({"imported": "ivr.web.softphone" in sys.modules, "status": status,
                   "numpy_for_webhooks": numpy_for_webhooks}))
 """
 

@@ -226,51 +226,70 @@ class Engine:
     def hold(self, language: str) -> list[Speak]:
         return [self.say(self.model.agent.hold_prompt, language)]
 
-    # ---- actions
+    # ---- actions: one method per kind of Action, looked up in ACTIONS (kind -> method name)
+    ACTIONS = {
+        "submenu": "_do_submenu", "back": "_do_back", "top": "_do_top", "repeat": "_do_repeat",
+        "play": "_do_play", "language": "_do_language", "collect": "_do_collect", "run": "_do_run",
+        "agent": "_do_agent", "record": "_do_record", "hangup": "_do_hangup",
+    }
+
     def run(self, state: CallState, action: Action, env: CallEnv, prefix: list[Speak] | None = None,
             outcome: str = "menu", reason: str = "completed") -> Reply:
-        prefix = list(prefix or [])
-        kind = action.kind
-        model = self.model
-        if kind == "submenu":
-            state.stack.append(state.menu)
-            state.enter(action.menu)
-            return self._menu(state, model.menus[action.menu], prefix, outcome)
-        if kind == "back":
-            if state.stack:
-                state.enter(state.stack.pop())
-            return self._menu(state, model.menus[state.menu], prefix, outcome)
-        if kind == "top":
-            state.stack.clear()
-            state.enter(model.top)
-            return self._menu(state, model.menus[model.top], prefix, outcome)
-        if kind == "repeat":
-            return self._menu(state, model.menus[state.menu], prefix, outcome, full=True)
-        if kind == "play":
-            prefix.append(self.say(action.prompt, state.language))
-            return self._menu(state, model.menus[state.menu], prefix, "play")
-        if kind == "language":
-            state.language = action.lang
-            state.stack.clear()
-            state.enter(action.then)
-            return self._menu(state, model.menus[action.then], prefix, outcome)
-        if kind == "collect":
-            state.flow = {"id": action.flow, "entry": None, "attempts": 0, "timeouts": 0}
-            ctx = FlowContext(self, state, env, action.flow)
-            return self._apply(state, self.flows[action.flow].begin(ctx), env, prefix)
-        if kind == "run":
-            ctx = FlowContext(self, state, env, state.flow["id"] if state.flow else None)
-            return self._apply(state, self.ops[action.op](ctx, action), env, prefix)
-        if kind == "agent":
-            return self._agent(state, env, prefix)
-        if kind == "record":
-            state.awaiting = "record"
-            prefix.append(self.say(model.agent.record_prompt, state.language))
-            return Reply(prefix, Record(model.agent.voicemail_max_length), "voicemail", state.menu)
-        if kind == "hangup":
-            prefix.append(self.say(action.prompt or model.goodbye_prompt, state.language))
-            return self._hangup(state, prefix, reason, outcome)
-        raise ValueError(f"unknown action {kind!r}")
+        """Carry out ``action``: the method ACTIONS names for its kind gets (state, action, env,
+        prefix: a fresh list of what to say first, outcome, reason)."""
+        method = self.ACTIONS.get(action.kind)
+        if method is None:
+            raise ValueError(f"unknown action {action.kind!r}")
+        return getattr(self, method)(state, action, env, list(prefix or []), outcome, reason)
+
+    def _do_submenu(self, state, action, env, prefix, outcome, reason) -> Reply:
+        state.stack.append(state.menu)
+        state.enter(action.menu)
+        return self._menu(state, self.model.menus[action.menu], prefix, outcome)
+
+    def _do_back(self, state, action, env, prefix, outcome, reason) -> Reply:
+        if state.stack:
+            state.enter(state.stack.pop())
+        return self._menu(state, self.model.menus[state.menu], prefix, outcome)
+
+    def _do_top(self, state, action, env, prefix, outcome, reason) -> Reply:
+        state.stack.clear()
+        state.enter(self.model.top)
+        return self._menu(state, self.model.menus[self.model.top], prefix, outcome)
+
+    def _do_repeat(self, state, action, env, prefix, outcome, reason) -> Reply:
+        return self._menu(state, self.model.menus[state.menu], prefix, outcome, full=True)
+
+    def _do_play(self, state, action, env, prefix, outcome, reason) -> Reply:
+        prefix.append(self.say(action.prompt, state.language))
+        return self._menu(state, self.model.menus[state.menu], prefix, "play")
+
+    def _do_language(self, state, action, env, prefix, outcome, reason) -> Reply:
+        state.language = action.lang
+        state.stack.clear()
+        state.enter(action.then)
+        return self._menu(state, self.model.menus[action.then], prefix, outcome)
+
+    def _do_collect(self, state, action, env, prefix, outcome, reason) -> Reply:
+        state.flow = {"id": action.flow, "entry": None, "attempts": 0, "timeouts": 0}
+        ctx = FlowContext(self, state, env, action.flow)
+        return self._apply(state, self.flows[action.flow].begin(ctx), env, prefix)
+
+    def _do_run(self, state, action, env, prefix, outcome, reason) -> Reply:
+        ctx = FlowContext(self, state, env, state.flow["id"] if state.flow else None)
+        return self._apply(state, self.ops[action.op](ctx, action), env, prefix)
+
+    def _do_agent(self, state, action, env, prefix, outcome, reason) -> Reply:
+        return self._agent(state, env, prefix)
+
+    def _do_record(self, state, action, env, prefix, outcome, reason) -> Reply:
+        state.awaiting = "record"
+        prefix.append(self.say(self.model.agent.record_prompt, state.language))
+        return Reply(prefix, Record(self.model.agent.voicemail_max_length), "voicemail", state.menu)
+
+    def _do_hangup(self, state, action, env, prefix, outcome, reason) -> Reply:
+        prefix.append(self.say(action.prompt or self.model.goodbye_prompt, state.language))
+        return self._hangup(state, prefix, reason, outcome)
 
     # ---- helpers
     def _menu(self, state: CallState, menu: Menu, prefix: list[Speak] | None = None,

@@ -195,3 +195,10 @@ def confidence(value) -> float | None:
 def mask(text: str) -> str:
     """What a sensitive entry keeps of an utterance: only its length, in dots."""
     return "•" * min(len(text), 40)
+
+
+def reads_a_number(text: str) -> bool:
+    """Whether ``text`` reads out a number of more than one digit (an ID number, a password), in
+    words or in digits: what a call log or a transcript shows only as dots."""
+    digits = spoken_digits(text, allow_x=True)
+    return (digits is not None and len(digits) > 1) or sum(c.isdigit() for c in text) > 1

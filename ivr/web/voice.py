@@ -9,16 +9,14 @@ import logging
 import time
 from contextlib import contextmanager
 from functools import wraps
-from urllib.parse import urljoin
 
-from flask import Blueprint, Response, current_app, g, request, url_for
+from flask import Blueprint, current_app, g, request
 from sqlalchemy.orm import Session
 
 from ivr.hotline.calls import parse_now, valid_sid
-from ivr.engine import CallEnv, Reply
+from ivr.engine import CallEnv
 from ivr.logs import log_webhook
-from ivr.web.security import describe_error
-from ivr.web.twiml import Renderer
+from ivr.web.reply import apology, describe_error, last_resort_apology, printable, renderer, twiml
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
@@ -49,10 +47,6 @@ def _log_sid(sid: str) -> str:
     return sid if valid_sid(sid) else "-"
 
 
-def _printable(text: str, limit: int) -> str:
-    return repr(text[:limit])[1:-1]
-
-
 def _hotline():
     return current_app.extensions["ivr_hotline"]
 
@@ -68,41 +62,6 @@ def _new_call(sid: str, *, at_top: bool = False):
     state = flow.engine.new_call(sid, at_top=at_top)
     state.version = flow.id
     return state
-
-
-def _absolute(path: str) -> str:
-    base = current_app.config.get("PUBLIC_URL")
-    return urljoin(base.rstrip("/") + "/", path.lstrip("/")) if base else path
-
-
-def _audio_url(speak, render: bool) -> str | None:
-    library = current_app.extensions.get("ivr_audio")
-    if library is None:
-        return None
-    path = library.audio_path(speak.language, speak.prompt, speak.text, dynamic=speak.dynamic, render=render)
-    return _absolute(path) if path else None
-
-
-def _url(endpoint: str) -> str:
-    """``_absolute(url_for(endpoint))``, remembered per app, mount point and PUBLIC_URL."""
-    cache = current_app.extensions.setdefault("ivr_webhook_urls", {})
-    key = (endpoint, request.script_root, current_app.config.get("PUBLIC_URL"))
-    url = cache.get(key)
-    if url is None:
-        if len(cache) > 256:   # mount points come from the request (X-Forwarded-Prefix): stay bounded
-            cache.clear()
-        url = cache[key] = _absolute(url_for(endpoint))
-    return url
-
-
-def renderer(mode: str | None = None) -> Renderer:
-    cfg = current_app.config
-    return Renderer(url=_url, voices=cfg["SAY_VOICES"], mode=mode or cfg["VOICE_MODE"], audio=_audio_url,
-                    say_languages=cfg.get("SAY_LANGUAGES"))
-
-
-def twiml(xml: str) -> Response:
-    return Response(xml, status=200, mimetype="text/xml")
 
 
 def call_env() -> CallEnv:
@@ -150,42 +109,81 @@ def _webhook_transaction(hotline):
             session.close()
 
 
-def webhook(handler):
-    """Wrap a handler(session, state, form) -> (reply, state) in load/save, logging and apology."""
+def _ms(started: float) -> float:
+    return round((time.perf_counter() - started) * 1000, 1)
 
-    @wraps(handler)
-    def view():
-        started = time.perf_counter()
+
+def logged(failure: str, recover, *, message: str = "webhook", level: int = logging.INFO):
+    """Time a route and log it, one line per request: ``view(sid)`` returns (response, fields),
+    logged as ``message`` with the CallSid, the route, ``fields`` and the milliseconds taken. If it
+    raises, the ERROR line ``failure`` names the reason (never its details: ``describe_error``) and
+    the caller gets ``recover(sid)``. The form is read before: a request that cannot be read is
+    the error handlers' (``ivr.web.security``)."""
+
+    def wrap(view):
+        @wraps(view)
+        def timed():
+            started = time.perf_counter()
+            sid = request.values.get("CallSid", "")
+            try:
+                response, fields = view(sid)
+            except Exception as exc:
+                log_webhook(logging.ERROR, failure, call=_log_sid(sid), route=request.path,
+                            error=describe_error(exc), ms=_ms(started))
+                current_app.logger.debug("%s", failure, exc_info=True)
+                return recover(sid)
+            log_webhook(level, message, call=_log_sid(sid), route=request.path, **fields, ms=_ms(started))
+            return response
+
+        return timed
+
+    return wrap
+
+
+def webhook(handler=None, *, new_call: bool = False):
+    """Wrap a call handler(session, state, form) -> Reply: the call's state loaded before it and
+    saved after it in one transaction, the reply rendered as TwiML, the request logged
+    (``logged``) and, whatever fails, an apology in the caller's language.
+
+    The handler always gets a call: with ``new_call`` (the incoming call) a new one on the current
+    menu version; otherwise the stored one, and a call this hotline does not know (its state lost,
+    or a webhook of another app) starts at the top menu without asking the handler."""
+    if handler is None:
+        return lambda h: webhook(h, new_call=new_call)
+
+    def answer(sid: str):
         hotline = _hotline()
         form = request.values
-        sid = form.get("CallSid", "")
-        state = None
-        try:
-            if not valid_sid(sid):
-                raise ValueError("missing or malformed CallSid")
-            with _webhook_transaction(hotline) as (conn, session):
-                state = hotline.calls.load(conn, sid)
-                g.ivr_flow = hotline.versions.for_call(state.version if state else None)
-                reply, state = handler(session, state, form)
-                session.flush()   # the handler's ORM work (a voicemail) first, as autoflush did
-                hotline.calls.save(conn, state, caller=form.get("From"))
-            xml = renderer().render(reply)
-            log_webhook(logging.INFO, "webhook", call=sid, route=request.path, menu=reply.menu,
-                        outcome=reply.outcome, ms=round((time.perf_counter() - started) * 1000, 1))
-            response = twiml(xml)
-            if getattr(reply.end, "sensitive", False):  # local phones mask what is typed here
-                response.headers["X-IVR-Sensitive-Input"] = "1"
-            return response
-        except Exception as exc:
-            log_webhook(logging.ERROR, "webhook failed", call=_log_sid(sid), route=request.path,
-                        error=describe_error(exc), ms=round((time.perf_counter() - started) * 1000, 1))
-            current_app.logger.debug("webhook failure", exc_info=True)
-            return twiml(renderer("say").render(_apology(hotline, sid, state)))
+        g.ivr_call = None
+        if not valid_sid(sid):
+            raise ValueError("missing or malformed CallSid")
+        with _webhook_transaction(hotline) as (conn, session):
+            state = g.ivr_call = hotline.calls.load(conn, sid)
+            g.ivr_flow = hotline.versions.for_call(state.version if state else None)
+            if new_call:
+                state = _new_call(sid)
+                reply = handler(session, state, form)
+            elif state is None:   # not a call we know: it starts at the top menu
+                state = _new_call(sid, at_top=True)
+                reply = _engine().start(state, call_env())
+            else:
+                reply = handler(session, state, form)
+            g.ivr_call = state
+            session.flush()   # the handler's ORM work (a voicemail) first, as autoflush did
+            hotline.calls.save(conn, state, caller=form.get("From"))
+        response = twiml(renderer().render(reply))
+        if getattr(reply.end, "sensitive", False):  # local phones mask what is typed here
+            response.headers["X-IVR-Sensitive-Input"] = "1"
+        return response, {"menu": reply.menu, "outcome": reply.outcome}
 
-    return view
+    def recover(sid: str):
+        return apology(_apology_language(_hotline(), sid, g.get("ivr_call")))
+
+    return logged("webhook failed", recover)(wraps(handler)(answer))
 
 
-def _apology(hotline, sid: str, state) -> Reply:
+def _apology_language(hotline, sid: str, state) -> str | None:
+    """The caller's language for the apology; None (every language) when it cannot be known."""
     language = state.language if state else None
     if language is None and valid_sid(sid):
         try:
@@ -196,135 +194,104 @@ def _apology(hotline, sid: str, state) -> Reply:
                     hotline.calls.record_error(session, sid, "webhook")
         except Exception:   # the database may be what failed
             language = None
-    return hotline.engine.apology(language or None)   # None: unknown, in every language
-
-
-def _known_or_top(state, sid: str):
-    """A webhook for a call we do not know starts that caller at the main menu."""
-    if state is not None:
-        return state, None
-    state = _new_call(sid, at_top=True)
-    return state, _engine().start(state, call_env())
+    return language or None
 
 
 @bp.route("", methods=["POST", "GET"], endpoint="incoming")
-@webhook
+@webhook(new_call=True)
 def incoming(session, state, form):
-    state = _new_call(form["CallSid"])
-    return _engine().start(state, call_env()), state
+    return _engine().start(state, call_env())
 
 
 @bp.route("/input", methods=["POST", "GET"], endpoint="input")
 @webhook
 def gathered(session, state, form):
-    state, reply = _known_or_top(state, form["CallSid"])
-    if reply is None:
-        said = form.get("SpeechResult", "")
-        engine = _engine()
-        if not form.get("Digits") and said.strip():
-            from ivr.engine.speech import confidence
+    said = form.get("SpeechResult", "")
+    if not form.get("Digits") and said.strip():
+        from ivr.engine.speech import confidence
 
-            reply = engine.on_speech(state, said, confidence(form.get("Confidence")), call_env())
-        else:
-            reply = engine.on_digits(state, form.get("Digits", ""), call_env())
-    return reply, state
+        return _engine().on_speech(state, said, confidence(form.get("Confidence")), call_env())
+    return _engine().on_digits(state, form.get("Digits", ""), call_env())
 
 
 @bp.route("/timeout", methods=["POST", "GET"], endpoint="timeout")
 @webhook
 def timed_out(session, state, form):
-    state, reply = _known_or_top(state, form["CallSid"])
-    if reply is None:
-        reply = _engine().on_timeout(state, call_env())
-    return reply, state
+    return _engine().on_timeout(state, call_env())
 
 
 @bp.route("/dial-status", methods=["POST", "GET"], endpoint="dial_status")
 @webhook
 def dial_status(session, state, form):
-    state, reply = _known_or_top(state, form["CallSid"])
-    if reply is None:
-        status = form.get("DialCallStatus") or form.get("QueueResult") or "failed"
-        reply = _engine().on_dial_result(state, status, call_env())
-    return reply, state
+    status = form.get("DialCallStatus") or form.get("QueueResult") or "failed"
+    return _engine().on_dial_result(state, status, call_env())
 
 
 @bp.route("/recorded", methods=["POST", "GET"], endpoint="recorded")
 @webhook
 def recorded(session, state, form):
-    state, reply = _known_or_top(state, form["CallSid"])
-    if reply is None:
-        duration = _seconds(form.get("RecordingDuration")) or 0
-        url = _recording_url(form.get("RecordingUrl"))
-        if duration > 0 and url:
-            _hotline().calls.add_voicemail(session, state.call_sid, url, duration)
-        reply = _engine().on_recording(state, duration if url else 0, call_env())
-    return reply, state
+    duration = _seconds(form.get("RecordingDuration")) or 0
+    url = _recording_url(form.get("RecordingUrl"))
+    if duration > 0 and url:
+        _hotline().calls.add_voicemail(session, state.call_sid, url, duration)
+    return _engine().on_recording(state, duration if url else 0, call_env())
 
 
-@bp.route("/hold", methods=["POST", "GET"], endpoint="hold")
-def hold():
-    """Twilio's waitUrl for callers in the agent queue: a hold message, then a pause (it loops)."""
-    started = time.perf_counter()
-    hotline = _hotline()
-    language = hotline.engine.model.default_language
-    sid = ""
-    try:
-        sid = request.values.get("CallSid", "")
-        if valid_sid(sid):
-            with hotline.transaction() as session:
-                state = hotline.calls.load(session, sid)
-                language = state.language if state else language
-        r = renderer()
-        from twilio.twiml.voice_response import VoiceResponse
+def _pause():
+    """What a caller on hold hears when the hold message cannot be made: 15 s of quiet (it loops)."""
+    from twilio.twiml.voice_response import VoiceResponse
 
-        response = VoiceResponse()
-        for s in hotline.engine.hold(language):
-            r.speak(response, s)
-        response.pause(length=15)
-        log_webhook(logging.INFO, "webhook", call=_log_sid(sid), route=request.path, menu="hold",
-                    outcome="hold", ms=round((time.perf_counter() - started) * 1000, 1))
-        return twiml(str(response))
-    except Exception as exc:
-        log_webhook(logging.ERROR, "hold failed", call=_log_sid(sid), route=request.path,
-                    error=describe_error(exc))
-        from twilio.twiml.voice_response import VoiceResponse
-
-        response = VoiceResponse()
-        response.pause(length=15)
-        return twiml(str(response))
+    response = VoiceResponse()
+    response.pause(length=15)
+    return twiml(str(response))
 
 
-@bp.route("/status", methods=["POST", "GET"], endpoint="status")
-def status_callback():
-    """Twilio's status callback: completes the call record with its duration."""
-    started = time.perf_counter()
-    hotline = _hotline()
-    sid = request.values.get("CallSid", "")
-    duration = _seconds(request.values.get("CallDuration"))
-    status = request.values.get("CallStatus", "")
-    status = status if status in CALL_STATUSES else None
-    # Progress events (initiated, ringing, answered: a number may ask for them) do not end the call.
-    progress = request.values.get("CallStatus", "") in ("initiated", "queued", "ringing", "in-progress")
-    try:
-        if valid_sid(sid) and not progress:
-            with hotline.transaction() as session:
-                hotline.calls.complete(session, sid, duration, status)
-        log_webhook(logging.INFO, "webhook", call=_log_sid(sid), route=request.path, menu="-",
-                    outcome=f"status:{status or '-'}", ms=round((time.perf_counter() - started) * 1000, 1))
-    except Exception as exc:
-        log_webhook(logging.ERROR, "status callback failed", call=_log_sid(sid), route=request.path,
-                    error=describe_error(exc))
+def _empty(sid: str = ""):
     from twilio.twiml.voice_response import VoiceResponse
 
     return twiml(str(VoiceResponse()))
 
 
+@bp.route("/hold", methods=["POST", "GET"], endpoint="hold")
+@logged("hold failed", lambda sid: _pause())
+def hold(sid: str):
+    """Twilio's waitUrl for callers in the agent queue: a hold message, then a pause (it loops)."""
+    hotline = _hotline()
+    language = hotline.engine.model.default_language
+    if valid_sid(sid):
+        with hotline.transaction() as session:
+            state = hotline.calls.load(session, sid)
+            language = state.language if state else language
+    r = renderer()
+    from twilio.twiml.voice_response import VoiceResponse
+
+    response = VoiceResponse()
+    for s in hotline.engine.hold(language):
+        r.speak(response, s)
+    response.pause(length=15)
+    return twiml(str(response)), {"menu": "hold", "outcome": "hold"}
+
+
+@bp.route("/status", methods=["POST", "GET"], endpoint="status")
+@logged("status callback failed", _empty)
+def status_callback(sid: str):
+    """Twilio's status callback: completes the call record with its duration."""
+    duration = _seconds(request.values.get("CallDuration"))
+    status = request.values.get("CallStatus", "")
+    status = status if status in CALL_STATUSES else None
+    # Progress events (initiated, ringing, answered: a number may ask for them) do not end the call.
+    progress = request.values.get("CallStatus", "") in ("initiated", "queued", "ringing", "in-progress")
+    if valid_sid(sid) and not progress:
+        with _hotline().transaction() as session:
+            _hotline().calls.complete(session, sid, duration, status)
+    return _empty(), {"menu": "-", "outcome": f"status:{status or '-'}"}
+
+
 @bp.route("/fallback", methods=["POST", "GET"], endpoint="fallback")
-def fallback():
+@logged("fallback failed", lambda sid: last_resort_apology(), message="fallback", level=logging.WARNING)
+def fallback(sid: str):
     """Twilio's fallback URL: the primary webhook failed; apologise and note the error code."""
     hotline = _hotline()
-    sid = request.values.get("CallSid", "")
     code = "".join(c for c in request.values.get("ErrorCode", "") if c.isascii() and c.isalnum())[:16] or "unknown"
     language = None
     try:
@@ -336,7 +303,5 @@ def fallback():
     except Exception as exc:
         log_webhook(logging.ERROR, "fallback could not record", call=_log_sid(sid), route=request.path,
                     error=describe_error(exc))
-    log_webhook(logging.WARNING, "fallback", call=_log_sid(sid), route=request.path, error_code=code,
-                error_url=_printable(request.values.get("ErrorUrl", ""), 200))
-    reply = hotline.engine.apology(language or None)
-    return twiml(renderer("say").render(reply))
+    return apology(language or None), {"error_code": code,
+                                       "error_url": printable(request.values.get("ErrorUrl", ""), 200)}

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import sessionmaker
 
-from ivr.web import security
+from ivr.web import reply
 from tests.conftest import ROOT, make_app
 from tests.twiml import Caller, parse
 
@@ -78,7 +78,7 @@ def test_even_a_broken_apology_is_twiml(tmp_path, monkeypatch, caplog):
     monkeypatch.setattr(engine, "apology", broken)
     response = app.test_client().post("/voice/input", data={"CallSid": "CAdoubly", "Digits": "1"})
     doc = parse(response)
-    assert doc.xml == security.LAST_RESORT_TWIML and doc.hangs_up
+    assert doc.xml == reply.LAST_RESORT_TWIML and doc.hangs_up
     assert [s for s in doc.speech] == [("cmn-CN", "抱歉，系统出现故障，请稍后再拨。"),
                                        ("en-US", "Sorry, something went wrong. Please call again later.")]
     assert any(r.getMessage() == "webhook failed outside its handler" for r in caplog.records)

@@ -13,7 +13,7 @@ from twilio.request_validator import RequestValidator
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.test import EnvironBuilder
 
-from ivr.web import security
+from ivr.web.security import webhooks as security
 from tests.conftest import ROOT, make_app
 from tests.security.conftest import TOKEN, SignedClient, sign
 from tests.twiml import Caller, new_sid, parse

@@ -5,7 +5,7 @@ import re
 
 import pytest
 
-from ivr.web.admin import COOKIE
+from ivr.web.security.admin import COOKIE
 from tests.conftest import make_app
 from tests.twiml import Caller
 from tests.web.conftest import ADMIN_TOKEN, DEMO_ID, DEMO_PASSWORD
@@ -55,7 +55,6 @@ def test_without_an_admin_token_the_dashboard_is_off(tmp_path, path, token):
     assert client.get(path + "?token=").status_code == 403
     assert "IVR_ADMIN_TOKEN" in client.get("/dashboard").get_data(as_text=True)
     assert client.post("/dashboard/login", data={"token": ""}).status_code == 403
-    app.extensions["ivr_db"].dispose()
 
 
 @pytest.mark.parametrize("path", PAGES)
@@ -104,7 +103,6 @@ def test_a_changed_token_signs_browsers_out(tmp_path):
     assert client.get("/dashboard").status_code == 200
     app.config["ADMIN_TOKEN"] = "second-token-0123456789"
     assert client.get("/dashboard").status_code == 401
-    app.extensions["ivr_db"].dispose()
 
 
 # -- the call log --------------------------------------------------------------------------------

@@ -8,9 +8,9 @@ import time
 import pytest
 from sqlalchemy import select, update
 
-from ivr.hotline.models import Call
+from ivr.hotline.models import Call, PhoneCall
 from ivr.phone.targets import app_phone
-from ivr.web.phone_page import ABANDON_SECONDS, KEEP_SECONDS, PhoneCall
+from ivr.web.softphone.store import ABANDON_SECONDS, KEEP_SECONDS
 from tests.conftest import OUT_OF_HOURS, make_app
 from tests.web.conftest import DEMO_ID, DEMO_PASSWORD, seeded_app
 
@@ -72,7 +72,6 @@ def test_the_softphone_can_be_switched_off(tmp_path):
     client = app.test_client()
     assert client.get("/phone").status_code == 404
     assert client.post("/phone/calls", json={}).status_code == 404
-    app.extensions["ivr_db"].dispose()
 
 
 def test_a_call_reaches_the_balance_and_nothing_secret_is_kept(web_app, web_client):
@@ -148,7 +147,6 @@ def test_an_agent_out_of_hours_takes_a_voicemail(tmp_path):
     assert done["ended"] and any(e["verb"] == "Record" for e in done["events"])
     [logged] = rows(app, Call)
     assert logged.outcome == "voicemail"
-    app.extensions["ivr_db"].dispose()
 
 
 def test_a_call_moves_between_server_processes(tmp_path):
@@ -223,7 +221,6 @@ def test_play_prompts_point_at_the_prompt_audio(tmp_path):
     assert response.status_code == 200 and response.mimetype == "audio/wav"
     step = press(client, view, "2")
     assert all(e["audio"].startswith("/audio/en-US/") for e in step["events"] if e["verb"] == "Play")
-    app.extensions["ivr_db"].dispose()
 
 
 def test_abandoned_calls_are_hung_up_and_ended_ones_forgotten(web_app, web_client):
@@ -283,4 +280,3 @@ def test_signed_webhooks_behind_a_public_url(tmp_path):
     assert not any(e["who"] == "error" for e in view["events"] + step["events"])
     unsigned = client.post("/voice", data={"CallSid": "CA" + "1" * 32})
     assert unsigned.status_code == 403                  # the webhooks still check signatures
-    app.extensions["ivr_db"].dispose()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import session
 
-from ivr.web.sessions import CookieOnlySessionInterface
+from ivr.web.security.sessions import CookieOnlySessionInterface
 from tests.conftest import make_app
 
 

@@ -1,4 +1,4 @@
-"""Webhook security and the last line of fault tolerance for the voice webhooks.
+"""Request checks: the webhooks' signatures, the proxies in front, body sizes.
 
 ``init_app(app)`` installs, in this order:
 
@@ -13,12 +13,8 @@
    that is set, else the request's own (after ProxyFix); see ``signed_url``. Without a token the
    app runs in development mode: nothing is checked, and each process logs that once.
    Webhook bodies are capped at ``WEBHOOK_MAX_BYTES`` (werkzeug would read any url-encoded form
-   whole, and the signature check has to read it).
-3. Error handlers so a routed ``/voice`` webhook never answers with a 4xx/5xx page: a request that
-   cannot be read (too large, broken encoding) or an error escaping a view gets an apology in
-   TwiML and ``<Hangup/>``, status 200, logged with the route.
-4. Every other route: bodies capped at ``MAX_BODY_BYTES`` (413), and errors answered as JSON,
-   never an HTML 500 page (503 when the database is down) (issue 16).
+   whole, and the signature check has to read it); every other route's at ``MAX_BODY_BYTES``
+   (413). What happens to a request refused here is ``ivr.web.security.errors``'.
 """
 from __future__ import annotations
 
@@ -29,23 +25,15 @@ from urllib.parse import parse_qs, quote, urlsplit
 from flask import Flask, Response, current_app, request
 from twilio.request_validator import (SIGNATURE_HEADER, SIGNATURE_SETTINGS_HEADER, RequestValidator,
                                       get_signature_algorithm)
-from sqlalchemy.exc import DBAPIError, OperationalError
-from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from ivr.hotline.calls import valid_sid
 from ivr.logs import log_webhook
+from ivr.web.reply import printable
 
 WEBHOOK_PREFIX = "/voice"
 FORBIDDEN_BODY = "403 Forbidden: X-Twilio-Signature is missing or does not match this request.\n"
-# Used only when even the prompt catalogue cannot be reached. Voice/language pairs Twilio
-# documents (ivr/tts/say_voices.py): its default voice speaks no Mandarin.
-LAST_RESORT_TWIML = (
-    '<?xml version="1.0" encoding="UTF-8"?><Response>'
-    '<Say voice="Polly.Zhiyu" language="cmn-CN">抱歉，系统出现故障，请稍后再拨。</Say>'
-    '<Say voice="Polly.Joanna" language="en-US">Sorry, something went wrong. Please call again later.</Say>'
-    "<Hangup /></Response>"
-)
 _PATH_SAFE = "!$&'()*+,/:;=@%"       # what werkzeug leaves unquoted in a path
 
 _dev_mode_logged_pid: int | None = None
@@ -89,8 +77,6 @@ def init_app(app: Flask) -> None:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops,
                                 x_prefix=hops)
     app.before_request(_check_signature)
-    app.register_error_handler(HTTPException, _http_error)
-    app.register_error_handler(Exception, _unexpected_error)
 
 
 def is_webhook_path(path: str) -> bool:
@@ -174,88 +160,8 @@ def _check_signature():
         except Exception:
             sid = ""
     sid = sid if valid_sid(sid) else "-"   # whoever sent it is not Twilio: log nothing of theirs raw
-    log_webhook(logging.WARNING, "webhook signature rejected", call=sid, route=_printable(request.path, 100),
-                reason=reason, url=_printable(url, 300),
+    log_webhook(logging.WARNING, "webhook signature rejected", call=sid, route=printable(request.path, 100),
+                reason=reason, url=printable(url, 300),
                 hint="the URL checked must be the one configured on the Twilio number: set "
                      "IVR_PUBLIC_URL to it, or IVR_TRUST_PROXY=1 behind ngrok or a proxy")
     return Response(FORBIDDEN_BODY, status=403, mimetype="text/plain")
-
-
-def describe_error(exc: BaseException) -> str:
-    """One line about an exception, safe to log: its type and the first line of its message.
-    SQLAlchemy puts the statement and its parameters (ID numbers, password hashes) on the lines
-    after the first, so they never reach the log."""
-    first = (str(exc).strip().splitlines() or [""])[0]
-    return _printable(f"{type(exc).__name__}: {first}", 200)
-
-
-def _printable(text: str, limit: int) -> str:
-    """Untrusted text for a log line: control characters escaped, so it stays one line."""
-    return repr(text[:limit])[1:-1]
-
-
-def _is_routed_webhook() -> bool:
-    rule = request.url_rule
-    return rule is not None and is_webhook_path(rule.rule)
-
-
-def _apology_twiml() -> Response:
-    try:
-        from ivr.web.voice import renderer
-
-        hotline = current_app.extensions["ivr_hotline"]
-        xml = renderer("say").render(hotline.engine.apology(None))   # language unknown here: all
-    except Exception:
-        xml = LAST_RESORT_TWIML
-    return Response(xml, status=200, mimetype="text/xml")
-
-
-def _http_error(exc: HTTPException):
-    """4xx raised inside a routed webhook (e.g. 413 for an oversized form): apologise in TwiML.
-    Unrouted paths (404, 405) keep their HTTP error so a misconfigured URL shows in Twilio's
-    debugger."""
-    if exc.code is None or exc.code < 400:
-        return exc
-    if not _is_routed_webhook():
-        if is_webhook_path(request.path):
-            return exc   # unrouted /voice path: the HTTP error shows in Twilio's debugger
-        return _json_error(exc.code, exc.description or exc.name, getattr(exc, "retry_after", None))
-    log_webhook(logging.ERROR, "webhook request unreadable", call="-", route=request.path,
-                error=f"{exc.code} {exc.name}")
-    return _apology_twiml()
-
-
-def _unexpected_error(exc: Exception):
-    if isinstance(exc, HTTPException):
-        return _http_error(exc)
-    if not _is_routed_webhook():
-        return _non_webhook_error(exc)
-    log_webhook(logging.ERROR, "webhook failed outside its handler", call="-", route=request.path,
-                error=describe_error(exc))
-    return _apology_twiml()
-
-
-DB_DOWN = "the database is unavailable right now; nothing was changed, try again shortly"
-
-
-def _json_error(status: int, message: str, retry_after=None) -> Response:
-    from flask import jsonify
-
-    response = jsonify(error=message)
-    response.status_code = status
-    response.headers["Cache-Control"] = "no-store"
-    if retry_after:
-        response.headers["Retry-After"] = str(retry_after)
-    return response
-
-
-def _non_webhook_error(exc: Exception) -> Response:
-    """Any other route: JSON, never an HTML 500 page; 503 when the database is what failed (the
-    pool reconnects on the next request once it is back, so nothing needs a restart)."""
-    down = isinstance(exc, (OperationalError, DBAPIError)) and (
-        isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False))
-    logging.getLogger("ivr.web").error("%s %s failed: %s", request.method, _printable(request.path, 100),
-                                       describe_error(exc))
-    if down:
-        return _json_error(503, DB_DOWN, 5)
-    return _json_error(500, "internal error; it has been logged")

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from ivr.hotline.models import Call
-from ivr.web.phone_page import PhoneCall
+from ivr.hotline.models import PhoneCall
 from tests.web.conftest import DEMO_ID, DEMO_PASSWORD
 
 EN_DIGITS = "zero one two three four five six seven eight nine".split()

@@ -18,8 +18,7 @@ import time
 from dataclasses import dataclass
 
 from flask import current_app, request
-from sqlalchemy import Float, Integer, String, case, delete, select
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import case, delete, select
 
 from ivr.hotline.models import RequestLimit
 
@@ -102,7 +101,3 @@ def fail(key: str, free: int, base: float, now: float | None = None) -> Verdict:
 def clear(key: str) -> None:
     with _engine().begin() as conn:
         conn.execute(delete(RequestLimit).where(RequestLimit.key == key))
-
-
-def create_table(engine) -> None:
-    RequestLimit.__table__.create(engine, checkfirst=True)

@@ -1,7 +1,7 @@
-"""Per-client limits in the database (ivr.web.limits, issue 16): fixed windows and back-off."""
+"""Per-client limits in the database (ivr.web.security.limits, issue 16): fixed windows and back-off."""
 from __future__ import annotations
 
-from ivr.web import limits
+from ivr.web.security import limits
 from tests.conftest import make_app
 
 
@@ -14,7 +14,6 @@ def test_a_window_lets_the_limit_through_then_refuses_until_it_ends(tmp_path, da
         assert [v.allowed for v in got] == [True, True, True, False, False]
         assert got[3].retry_after == 57.0             # the window opened at 1000
         assert limits.hit(key, 3, 60, now=1060.0).allowed          # a new window
-    app.extensions["ivr_db"].dispose()
 
 
 def test_failures_back_off_doubling_and_a_success_clears_them(tmp_path, database_url):
@@ -30,4 +29,3 @@ def test_failures_back_off_doubling_and_a_success_clears_them(tmp_path, database
         assert limits.wait_left(key, now=102.0) == 0
         limits.clear(key)
         assert limits.wait_left(key, now=100.0) == 0
-    app.extensions["ivr_db"].dispose()

@@ -1,12 +1,15 @@
 """Who holds the admin token (``IVR_ADMIN_TOKEN``), for the dashboard and any admin-only page.
 
-- :func:`check_token_setting`: at start-up, a set token must be at least
-  ``IVR_ADMIN_TOKEN_MIN_LENGTH`` characters (a clear error otherwise).
+- The token's length (at least ``IVR_ADMIN_TOKEN_MIN_LENGTH``) is checked with the other settings,
+  by ``ivr.config.check_admin_token``, so every command refuses a short one.
 - :func:`is_admin`: the request carries the token as ``Authorization: Bearer <token>`` or the
   sign-in cookie (a keyed hash of the token, never the token; valid on every admin page).
 - :func:`try_token`: one sign-in attempt, throttled per client in the database: after
   ``IVR_ADMIN_FREE_FAILURES`` wrong tokens each further try must wait, doubling from
   ``IVR_ADMIN_BACKOFF_SECONDS`` (429 with Retry-After meanwhile, even for the right token).
+- :func:`check` and :func:`attempt`: the same as a :class:`Refusal` (403 no token set, 401, 429)
+  or None, which each admin-only blueprint answers in its own form (the dashboard's sign-in page,
+  the softphone's JSON); :func:`set_cookie` / :func:`delete_cookie` sign a browser in and out.
 - CSRF: every admin form carries ``csrf_token()`` (an HMAC of a random nonce held in an
   HttpOnly, SameSite=Strict cookie) and its POST view calls :func:`check_csrf` first.
 """
@@ -16,11 +19,12 @@ import hashlib
 import hmac
 import math
 import secrets
+from dataclasses import dataclass
 
 from flask import current_app, g, request
 from werkzeug.exceptions import BadRequest, TooManyRequests
 
-from ivr.web import limits
+from ivr.web.security import limits
 
 COOKIE = "ivr_admin"
 COOKIE_PATH = "/"
@@ -84,6 +88,40 @@ def try_token(given: str | None) -> bool:
         return True
     limits.fail(key, int(cfg.get("ADMIN_FREE_FAILURES", 5)), float(cfg.get("ADMIN_BACKOFF_SECONDS", 2)))
     return False
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a request is not the admin's: 403 (no IVR_ADMIN_TOKEN: admin pages are off), 401 (no
+    or a wrong token; ``error`` says which) or 429 (backing off; ``retry_after`` seconds)."""
+    status: int
+    error: str | None = None
+    retry_after: int | None = None
+
+
+WRONG = "That token is not right."
+
+
+def attempt(given: str | None) -> Refusal | None:
+    """One sign-in with ``given``: None when it is the token, else 401 (or 429 while backing off)."""
+    try:
+        if try_token(given):
+            return None
+    except TooManyRequests as exc:
+        return Refusal(429, exc.description, exc.retry_after)
+    return Refusal(401, WRONG)
+
+
+def check() -> Refusal | None:
+    """None when this request is the admin's (:func:`is_admin`), else why not."""
+    if token() is None:
+        return Refusal(403)
+    try:
+        if is_admin():   # a bearer token counts like a sign-in
+            return None
+    except TooManyRequests as exc:
+        return Refusal(429, exc.description, exc.retry_after)
+    return Refusal(401, WRONG if bearer() is not None else None)
 
 
 def _too_many(wait: float) -> TooManyRequests:

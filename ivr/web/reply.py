@@ -1,0 +1,93 @@
+"""How the web layer answers Twilio: the one seam every ``/voice`` reply goes through.
+
+- :func:`renderer`: the app's ``ivr.web.twiml.Renderer`` (memoized documents) with this request's
+  webhook URLs (``IVR_PUBLIC_URL``-absolute) and prompt audio; :func:`twiml`: a TwiML response.
+- :func:`apology`: the hotline's apology in the caller's language (every language when unknown)
+  and ``<Hangup/>``; :func:`last_resort_apology` never fails (``LAST_RESORT_TWIML`` when even the
+  prompt catalogue cannot be reached).
+- :func:`describe_error` and :func:`printable`: untrusted or secret-bearing text made safe for
+  one log line.
+
+The voice blueprint (``ivr.web.voice``) and the error handlers (``ivr.web.security``) both use
+it; it imports neither.
+"""
+from __future__ import annotations
+
+from urllib.parse import urljoin
+
+from flask import Response, current_app, request, url_for
+
+from ivr.web.twiml import Renderer
+
+# Used only when even the prompt catalogue cannot be reached. Voice/language pairs Twilio
+# documents (ivr/tts/say_voices.py): its default voice speaks no Mandarin.
+LAST_RESORT_TWIML = (
+    '<?xml version="1.0" encoding="UTF-8"?><Response>'
+    '<Say voice="Polly.Zhiyu" language="cmn-CN">抱歉，系统出现故障，请稍后再拨。</Say>'
+    '<Say voice="Polly.Joanna" language="en-US">Sorry, something went wrong. Please call again later.</Say>'
+    "<Hangup /></Response>"
+)
+
+
+def _absolute(path: str) -> str:
+    base = current_app.config.get("PUBLIC_URL")
+    return urljoin(base.rstrip("/") + "/", path.lstrip("/")) if base else path
+
+
+def _audio_url(speak, render: bool) -> str | None:
+    library = current_app.extensions.get("ivr_audio")
+    if library is None:
+        return None
+    path = library.audio_path(speak.language, speak.prompt, speak.text, dynamic=speak.dynamic, render=render)
+    return _absolute(path) if path else None
+
+
+def _url(endpoint: str) -> str:
+    """``_absolute(url_for(endpoint))``, remembered per app, mount point and PUBLIC_URL."""
+    cache = current_app.extensions.setdefault("ivr_webhook_urls", {})
+    key = (endpoint, request.script_root, current_app.config.get("PUBLIC_URL"))
+    url = cache.get(key)
+    if url is None:
+        if len(cache) > 256:   # mount points come from the request (X-Forwarded-Prefix): stay bounded
+            cache.clear()
+        url = cache[key] = _absolute(url_for(endpoint))
+    return url
+
+
+def renderer(mode: str | None = None) -> Renderer:
+    cfg = current_app.config
+    return Renderer(url=_url, voices=cfg["SAY_VOICES"], mode=mode or cfg["VOICE_MODE"], audio=_audio_url,
+                    say_languages=cfg.get("SAY_LANGUAGES"))
+
+
+def twiml(xml: str) -> Response:
+    return Response(xml, status=200, mimetype="text/xml")
+
+
+def apology(language: str | None = None) -> Response:
+    """The hotline's apology, then ``<Hangup/>``, spoken with ``<Say>`` (no audio file to miss).
+    ``language`` None: the call's language is unknown, so every language, the default first.
+    Raises when it cannot be rendered (see :func:`last_resort_apology`)."""
+    engine = current_app.extensions["ivr_hotline"].engine
+    return twiml(renderer("say").render(engine.apology(language)))
+
+
+def last_resort_apology() -> Response:
+    """The apology in every language, or ``LAST_RESORT_TWIML`` when even that fails: never raises."""
+    try:
+        return apology(None)
+    except Exception:
+        return twiml(LAST_RESORT_TWIML)
+
+
+def printable(text: str, limit: int) -> str:
+    """Untrusted text for a log line: control characters escaped, so it stays one line."""
+    return repr(text[:limit])[1:-1]
+
+
+def describe_error(exc: BaseException) -> str:
+    """One line about an exception, safe to log: its type and the first line of its message.
+    SQLAlchemy puts the statement and its parameters (ID numbers, password hashes) on the lines
+    after the first, so they never reach the log."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return printable(f"{type(exc).__name__}: {first}", 200)
