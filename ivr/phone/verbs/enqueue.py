@@ -35,7 +35,9 @@ class QueueScope:
 
 class Enqueue:
     def run(self, ctx, element, doc, scope):
-        from ivr.phone.interpreter import execute  # the wait music is a document run in the queue
+        # Deliberate circle (interpreter -> verbs -> enqueue -> interpreter): the waitUrl's answer is
+        # a TwiML document of its own, run by the same interpreter inside this verb, as Twilio does.
+        from ivr.phone.interpreter import execute
 
         name = base.text_of(element)
         if not name:
