@@ -1,8 +1,14 @@
 """Account operations the account-menu call flow calls: log in, balances, spending, password, loss.
 
 Everything here works on integer account ids; the call flow keeps ``LoginResult.account_id`` in
-call state, never an ID number. Every public method opens its own short transactions and has
-committed before it returns, so a confirmation spoken afterwards is always true.
+call state, never an ID number. Every public method has committed its writes before it returns, so
+a confirmation spoken afterwards is always true.
+
+Connections. On its own a service takes a pooled connection per short transaction. A webhook uses
+``service.on(conn)``: the same service on the webhook's own connection, so a webhook in flight holds
+one pooled connection, never two (issue 17). There, reads run inside the webhook's transaction, and
+each write commits the webhook's transaction so far (only the call state's read precedes it: the
+flows call the service before the state is saved), as the service's own transaction did before.
 
 Concurrency. Each write is one conditional ``UPDATE`` (or an ``INSERT .. ON CONFLICT DO UPDATE``)
 whose ``WHERE`` carries the precondition, so it is atomic on both databases: PostgreSQL re-checks
@@ -267,6 +273,28 @@ _SPENDING = (select(SpendingRecord.spent_on, SpendingRecord.place_zh, SpendingRe
              .limit(bindparam("limit")))
 
 
+class _Borrowed:
+    """``with`` over a connection someone else owns: left open; with ``commit``, the transaction
+    is committed when the block succeeds and rolled back when it raises."""
+
+    __slots__ = ("conn", "commit")
+
+    def __init__(self, conn, commit: bool):
+        self.conn, self.commit = conn, commit
+
+    def __enter__(self):
+        return self.conn
+
+    def __exit__(self, kind, exc, tb):
+        if self.commit and self.conn.in_transaction():
+            if kind is None:
+                self.conn.commit()
+            else:
+                self.conn.rollback()
+            self.conn.begin()   # the owner's next statements are in a transaction again, as before
+        return False
+
+
 class AccountService:
     """The data layer of the account menu.
 
@@ -362,8 +390,8 @@ class AccountService:
     # -- reading --------------------------------------------------------------------------------
 
     def _info(self, where) -> AccountInfo | None:
-        with self.Session() as s:
-            a = s.execute(select(Account).where(where)).scalar_one_or_none()
+        with self._connect() as s:
+            a = s.execute(select(*Account.__table__.columns).where(where)).first()
             if a is None:
                 return None
             return AccountInfo(
@@ -380,13 +408,35 @@ class AccountService:
     def get(self, account_id: int) -> AccountInfo | None:
         return self._info(Account.id == account_id)
 
-    # The call flow's queries (login, balances, spending) run on pooled Core connections: a Session
-    # around each of them cost several times the query itself (docs/benchmarks.md).
+    # The call flow's queries (login, balances, spending) run on Core connections: a Session around
+    # each of them cost several times the query itself (docs/benchmarks.md). Bound to a webhook's
+    # connection (``on``), they run on that one.
+    _conn = None
+
+    def on(self, conn) -> "AccountService":
+        """This service working on ``conn`` (a Core Connection, the webhook's) instead of taking
+        pooled connections of its own; ``conn`` stays open, its transaction the caller's."""
+        bound = object.__new__(type(self))
+        bound.__dict__.update(self.__dict__)
+        bound._conn = conn
+        return bound
+
     def _connect(self):
+        if self._conn is not None:
+            return _Borrowed(self._conn, commit=False)
         return self.Session.kw["bind"].connect()
 
     def _begin(self):
+        """A transaction for a write, committed (or rolled back) at the end of the block."""
+        if self._conn is not None:
+            return _Borrowed(self._conn, commit=True)
         return self.Session.kw["bind"].begin()
+
+    def _end_read(self) -> None:
+        """On a borrowed connection: end the reads' transaction (before a slow password check)."""
+        if self._conn is not None and self._conn.in_transaction():
+            self._conn.commit()
+            self._conn.begin()
 
     def _read(self, stmt, **params):
         """Rows of a prebuilt Core ``stmt``."""
@@ -488,6 +538,7 @@ class AccountService:
                     kind, key = "u", self._keyed_hash("gone", str(key))
             if kind == "u":
                 phantom = s.execute(_UNKNOWN_LOCK, {"id_hash": key}).first()
+        self._end_read()   # no transaction stays open through the hash check
         if row is None:
             if phantom is not None and phantom.locked_until and phantom.locked_until > now:
                 return LoginResult(LOGIN_LOCKED, locked_until=phantom.locked_until)
@@ -652,9 +703,10 @@ class AccountService:
     def new_password_problem(self, account_id: int, new: str) -> str | None:
         """Pre-check a first entry (before asking for it again): a ``PW_*`` code or None.
         Same rules as :meth:`change_password` except ``mismatch``."""
-        with self.Session() as s:
+        with self._connect() as s:
             row = s.execute(select(Account.id_number, Account.password_hash)
                             .where(Account.id == account_id)).first()
+        self._end_read()
         if row is None:
             return PW_NO_ACCOUNT
         problem = password_problem(new, None, id_number=row.id_number, policy=self.initial_policy)
@@ -670,9 +722,10 @@ class AccountService:
         in one UPDATE, so two calls changing the same password at once leave one of the two
         passwords, consistently hashed and flagged.
         """
-        with self.Session() as s:
+        with self._connect() as s:
             row = s.execute(select(Account.id_number, Account.password_hash)
                             .where(Account.id == account_id)).first()
+        self._end_read()
         if row is None:
             return PasswordChangeResult(PW_NO_ACCOUNT)
         problem = password_problem(new, confirm, id_number=row.id_number,
@@ -683,7 +736,7 @@ class AccountService:
             log.info("password change refused (%s) for account %s", problem, account_id)
             return PasswordChangeResult(problem)
         new_hash = hash_password(new, self.hash_method)
-        with self.Session() as s, s.begin():
+        with self._begin() as s:
             res = s.execute(update(Account).where(Account.id == account_id)
                             .values(password_hash=new_hash, password_is_initial=False,
                                     updated_at=self.now())
@@ -708,7 +761,7 @@ class AccountService:
             now = self.now()
             reference = self._new_reference(now)
             try:
-                with self.Session() as s, s.begin():
+                with self._begin() as s:
                     res = s.execute(update(Account)
                                     .where(Account.id == account_id,
                                            Account.card_status == CARD_ACTIVE)

@@ -110,7 +110,8 @@ def call_env() -> CallEnv:
 
     from ivr.web.test_clock import now_setting
 
-    return CallEnv(now=parse_now(now_setting()), services=_hotline().services,
+    # The services work on the webhook's own connection (one pooled connection per webhook).
+    return CallEnv(now=parse_now(now_setting()), services=_hotline().services.on(g.get("ivr_conn")),
                    caller=request.values.get("From"), hours_text=hours_text)
 
 
@@ -141,13 +142,19 @@ class _LazySession:
 @contextmanager
 def _webhook_transaction(hotline):
     """What ``hotline.transaction()`` gives, for the hot path: one transaction on one connection,
-    committed when the block succeeds and rolled back when it raises; yields (connection, session)."""
-    with hotline.db.engine.connect() as conn, conn.begin():
+    committed when the block succeeds and rolled back when it raises; yields (connection, session).
+    The account service works on this connection too (``call_env``); a write of its commits the
+    transaction so far and begins the next (see ivr.accounts.service)."""
+    with hotline.db.engine.connect() as conn:
+        conn.begin()
         session = _LazySession(conn)
+        g.ivr_conn = conn
         try:
             yield conn, session
+            conn.commit()
         finally:
-            session.close()
+            g.ivr_conn = None
+            session.close()   # an uncommitted transaction is rolled back when the connection closes
 
 
 def webhook(handler):
