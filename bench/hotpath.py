@@ -12,6 +12,8 @@ interference only ever adds time. All of it is single-threaded.
 - ``cost``: bench/webhook_cost.py (µs per navigation and lookup webhook, raw WSGI, one core; the
   bare Flask ceiling in the same process), with prompt audio rendered (``--audio DIR``, else
   rendered once into a scratch folder), so menus answer with <Play> as served.
+- ``twiml``: one balance read-out rendered by each tree's ivr/web/twiml.py in one process
+  (a new amount each time: the read-outs of many accounts), interleaved.
 - ``inproc``: bench/inproc.py's cheap-hash balance call through the local phone and as raw
   webhooks (calls/s).
 
@@ -104,6 +106,10 @@ def main() -> None:
     p.add_argument("--audio", default="")
     p.add_argument("--calls", type=int, default=300)
     a = p.parse_args()
+    if a.what == "twiml":   # bench/hotpath.py --what twiml --before COMMIT
+        tmp = Path(tempfile.mkdtemp(prefix="ivr-hotpath-"))
+        print(json.dumps(twiml_ab(tree(a.before, tmp / "before"), tree(a.after, tmp / "after"))))
+        return
     tmp = Path(tempfile.mkdtemp(prefix="ivr-hotpath-"))
     before, after = tree(a.before, tmp / "before"), tree(a.after, tmp / "after")
     audio = Path(a.audio) if a.audio else tmp / "audio"
@@ -127,6 +133,38 @@ def main() -> None:
                       "speedup": round(b / f if key.startswith("cost") else f / b, 3),
                       "rounds": len(v["before"])}
     print(json.dumps(table, indent=1))
+
+
+
+def twiml_ab(before: Path, after: Path, n: int = 2000) -> dict:
+    """µs per render of a balance read-out (a different amount each time, as with many accounts),
+    both renderers in this process (ivr/web/twiml.py of each tree, loaded under its own name),
+    interleaved; CPU time, best of 7."""
+    import importlib.util
+    import time
+
+    sys.path.insert(0, str(after))
+    from ivr.engine.steps import Hangup, Reply, Speak
+
+    def load(tree: Path, name: str):
+        spec = importlib.util.spec_from_file_location(name, tree / "ivr" / "web" / "twiml.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module.Renderer(url=lambda e: "/voice/" + e, voices={"en-US": "Polly.Joanna"}, mode="say")
+
+    replies = [Reply(speech=[Speak("medical_balance", f"Your medical insurance personal account balance is "
+                                   f"{i:,} yuan {i % 100} fen.", "en-US", dynamic=True),
+                             Speak("account_menu", "For your medical insurance balance, press 1.", "en-US")],
+                     end=Hangup()) for i in range(n)]
+    times: dict = {"before": [], "after": []}
+    renderers = {"before": load(before, "twiml_before"), "after": load(after, "twiml_after")}
+    for _ in range(7):
+        for name, r in renderers.items():
+            started = time.process_time()
+            for reply in replies:
+                r.render(reply)
+            times[name].append((time.process_time() - started) / n * 1e6)
+    return {name: round(min(v), 1) for name, v in times.items()}
 
 
 if __name__ == "__main__":
