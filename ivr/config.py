@@ -50,6 +50,9 @@ DEFAULTS: dict[str, object] = {
     "TTS_DYNAMIC_CACHE_MAX": 2000,
     # Cache-Control max-age (seconds) of /audio/<lang>/<prompt>.wav.
     "AUDIO_MAX_AGE": 3600,
+    # Seconds a prompt's audio lookup (recording? current render?) is reused before the files are
+    # looked at again; 0 looks on every webhook (ivr.web.audio).
+    "AUDIO_RECHECK_SECONDS": 1.0,
     # security
     # Per calling number: this many wrong passwords (any ID numbers, any calls) within the window
     # refuse further logins from that number until the window ends (issue 7).
