@@ -170,6 +170,7 @@ def webhook(handler):
         try:
             if not valid_sid(sid):
                 raise ValueError("missing or malformed CallSid")
+            hotline.versions.current()   # its periodic check, before this webhook holds a connection
             with _webhook_transaction(hotline) as (conn, session):
                 state = hotline.calls.load(conn, sid)
                 g.ivr_flow = hotline.versions.for_call(state.version if state else None)
