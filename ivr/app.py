@@ -49,6 +49,9 @@ def create_app(config: dict | None = None) -> Flask:
     from ivr.web import sessions
 
     sessions.init_app(app)   # no session cookie, no signer: what every Twilio request is
+    from ivr.web import forms
+
+    forms.init_app(app)      # a Twilio form parsed without werkzeug's general machinery (issue 17)
     from ivr.web import admin
 
     admin.init_app(app)      # admin token length, CSRF tokens for admin forms (issue 16)
