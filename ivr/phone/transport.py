@@ -15,7 +15,7 @@ from typing import Callable, Mapping, Protocol
 from urllib.parse import quote_plus, unquote, urlencode, urlsplit
 
 import requests
-from werkzeug.sansio.utils import get_current_url
+from werkzeug.wsgi import get_current_url
 from werkzeug.test import Client, run_wsgi_app
 
 from ivr.phone import errors
