@@ -34,10 +34,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     setup_logging(app)
 
-    from ivr.hotline.db import Database
+    from ivr.hotline.db import Database, pool_options
     from ivr.hotline.hotline import Hotline
 
-    db = Database(app.config["DATABASE_URL"])
+    db = Database(app.config["DATABASE_URL"], pool_options(app.config))
     db.create_all()
     app.extensions["ivr_db"] = db
     # Loads and validates menus.toml and the prompts; raises MenuFileError listing every problem.
@@ -46,6 +46,9 @@ def create_app(config: dict | None = None) -> Flask:
     from ivr.web import security
 
     security.init_app(app)   # signatures, proxies, body caps, error answers, sessions, admin token
+    from ivr.web import forms
+
+    forms.init_app(app)      # a Twilio form parsed without werkzeug's general machinery (issue 17)
     for name in _blueprint_modules(app.config):
         module = importlib.import_module(name)
         if hasattr(module, "init_app"):

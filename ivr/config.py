@@ -50,6 +50,9 @@ DEFAULTS: dict[str, object] = {
     "TTS_DYNAMIC_CACHE_MAX": 2000,
     # Cache-Control max-age (seconds) of /audio/<lang>/<prompt>.wav.
     "AUDIO_MAX_AGE": 3600,
+    # Seconds a prompt's audio lookup (recording? current render?) is reused before the files are
+    # looked at again; 0 looks on every webhook (ivr.web.audio).
+    "AUDIO_RECHECK_SECONDS": 1.0,
     # security
     # Per calling number: this many wrong passwords (any ID numbers, any calls) within the window
     # refuse further logins from that number until the window ends (issue 7).
@@ -88,6 +91,13 @@ DEFAULTS: dict[str, object] = {
     "ADMIN_BACKOFF_SECONDS": 2,
     # Speech menus: a match whose Twilio Confidence is below this is confirmed first ("did you mean").
     "SPEECH_CONFIDENCE": 0.5,
+    # Database connection pool per process (ivr.hotline.db; None: SQLAlchemy's default). A webhook
+    # holds one connection while it runs; pre-ping (PostgreSQL) checks each before use.
+    "DB_POOL_SIZE": None,
+    "DB_MAX_OVERFLOW": None,
+    "DB_POOL_TIMEOUT": None,
+    "DB_POOL_RECYCLE": None,
+    "DB_PRE_PING": None,
     # Menu versions (ivr.hotline.flow_versions): how often (seconds) a process looks whether another one
     # made a new menu version current; 0 looks on every request.
     "RELOAD_CHECK_SECONDS": 2,
@@ -146,6 +156,20 @@ def check_admin_token(config) -> None:
                           "IVR_ADMIN_TOKEN: the softphone then answers only the admin token's holder")
 
 
+def check_pool(config) -> None:
+    """IVR_DB_POOL_SIZE etc.: whole numbers (seconds for the timeout) when set; pre-ping on/off."""
+    for name, least in (("DB_POOL_SIZE", 1), ("DB_MAX_OVERFLOW", -1), ("DB_POOL_TIMEOUT", 0), ("DB_POOL_RECYCLE", -1)):
+        value = config.get(name)
+        if value in (None, ""):
+            config[name] = None
+        elif isinstance(value, bool) or not isinstance(value, (int, float)) or value < least:
+            raise ConfigError(f"IVR_{name} must be a number of at least {least}, not {value!r}")
+    if config.get("DB_PRE_PING") not in (None, ""):
+        config["DB_PRE_PING"] = parse_bool("DB_PRE_PING", config["DB_PRE_PING"])
+    else:
+        config["DB_PRE_PING"] = None
+
+
 def say_languages(voices) -> dict[str, str]:
     """The <Say> language for each prompt language of ``SAY_VOICES`` (Polly.Zhiyu: cmn-CN);
     ValueError naming IVR_SAY_VOICES when a pair is not one Twilio documents (ivr.tts.say_voices)."""
@@ -199,6 +223,7 @@ def read_config(overrides: dict | None = None, instance_path: str | None = None)
         config[name] = (parse_bool(name, config[name]) if config[name] not in (None, "")
                         else not config.get("TWILIO_AUTH_TOKEN"))
     config["SOFTPHONE_EXPLICIT"] = explicit_softphone
+    check_pool(config)
     config["SAY_LANGUAGES"] = say_languages(config["SAY_VOICES"])
     check_numbers(config)
     check_admin_token(config)

@@ -1,8 +1,14 @@
 """Account operations the account-menu call flow calls: log in, balances, spending, password, loss.
 
 Everything here works on integer account ids; the call flow keeps ``LoginResult.account_id`` in
-call state, never an ID number. Every public method opens its own short transactions and has
-committed before it returns, so a confirmation spoken afterwards is always true.
+call state, never an ID number. Every public method has committed its writes before it returns, so
+a confirmation spoken afterwards is always true.
+
+Connections. On its own a service takes a pooled connection per short transaction. A webhook uses
+``service.on(conn)``: the same service on the webhook's own connection, so a webhook in flight holds
+one pooled connection, never two (issue 17). There, reads run inside the webhook's transaction, and
+each write commits the webhook's transaction so far (only the call state's read precedes it: the
+flows call the service before the state is saved), as the service's own transaction did before.
 
 Concurrency. Each write is one conditional ``UPDATE`` (or an ``INSERT .. ON CONFLICT DO UPDATE``)
 whose ``WHERE`` carries the precondition, so it is atomic on both databases: PostgreSQL re-checks
@@ -267,6 +273,120 @@ _SPENDING = (select(SpendingRecord.spent_on, SpendingRecord.place_zh, SpendingRe
              .limit(bindparam("limit")))
 
 
+# The login's counters, built once (per dialect for the upserts): building them per login was a
+# sixth of a local call's cost (SQLAlchemy coercion and cache keys, issue 17).
+_REFUND_BUDGET = (update(LoginBudget).where(LoginBudget.window == bindparam("budget_window"), LoginBudget.failures > 0)
+                  .values(failures=LoginBudget.failures - 1))
+_REFUND_CALLER = (update(CallerFailure)
+                  .where(CallerFailure.caller_hash == bindparam("refund_hash"),
+                         CallerFailure.window_start == bindparam("refund_start"), CallerFailure.failures > 0)
+                  .values(failures=CallerFailure.failures - 1))
+
+
+class _LoginStatements:
+    def __init__(self, dialect_name: str):
+        if dialect_name == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        elif dialect_name == "sqlite":
+            from sqlalchemy.dialects.sqlite import insert
+        else:  # pragma: no cover - the project supports SQLite and PostgreSQL
+            raise NotImplementedError(f"upserts are written for sqlite and postgresql, not {dialect_name}")
+        t = CallerFailure
+        now = bindparam("now", type_=UTCDateTime())
+        expired = t.window_start <= bindparam("cutoff", type_=UTCDateTime())
+        self.reserve_caller = insert(t).values(caller_hash=bindparam("reserve_hash"), failures=1,
+                                               window_start=now).on_conflict_do_update(
+            index_elements=[t.caller_hash],
+            set_={"failures": case((expired, 1), else_=t.failures + 1),
+                  "window_start": case((expired, now), else_=t.window_start)},
+            where=or_(expired, t.failures < bindparam("max_failures")),
+        ).returning(t.window_start)
+        b = LoginBudget
+        self.reserve_budget = insert(b).values(window=bindparam("budget_window"), failures=1).on_conflict_do_update(
+            index_elements=[b.window], set_={"failures": b.failures + 1}).returning(b.failures)
+
+
+_LOGIN_STATEMENTS: dict[str, _LoginStatements] = {}
+
+
+def _login_statements(dialect) -> _LoginStatements:
+    made = _LOGIN_STATEMENTS.get(dialect.name)
+    if made is None:
+        made = _LOGIN_STATEMENTS[dialect.name] = _LoginStatements(dialect.name)
+    return made
+
+
+class _RawRead:
+    """A prebuilt select compiled for one dialect: its SQL, its parameters' order and its columns'
+    result processors (a timestamp stored as text in SQLite comes back a datetime, as through
+    SQLAlchemy). Statements whose parameters need bind processing are left to SQLAlchemy."""
+
+    _made: dict = {}
+
+    @classmethod
+    def get(cls, stmt, dialect) -> "_RawRead | None":
+        key = (id(stmt), dialect)
+        raw = cls._made.get(key, False)
+        if raw is False:
+            raw = cls._made[key] = cls._make(stmt, dialect)
+        return raw
+
+    @classmethod
+    def _make(cls, stmt, dialect) -> "_RawRead | None":
+        if dialect.name not in ("sqlite", "postgresql"):
+            return None
+        compiled = stmt.compile(dialect=dialect)
+        if any(b.type.dialect_impl(dialect).bind_processor(dialect) for b in compiled.binds.values()):
+            return None
+        raw = cls()
+        raw.stmt = stmt   # kept alive: the cache is keyed by its id
+        raw.sql = compiled.string
+        # Parameters the statement fills itself (SQLite's OFFSET 0 after a LIMIT): their own values.
+        raw.defaults = {name: b.value for name, b in compiled.binds.items() if b.value is not None}
+        raw.order = (tuple((n, raw.defaults.get(n)) for n in compiled.positiontup)
+                     if compiled.positional else None)
+        raw.processors = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
+                               for c in stmt.selected_columns)
+        raw.plain = not any(raw.processors)
+        return raw
+
+    def run(self, conn, params: dict) -> list[tuple]:
+        cursor = conn.connection.cursor()
+        try:
+            if self.order is None:
+                cursor.execute(self.sql, {**self.defaults, **params} if self.defaults else params)
+            else:
+                cursor.execute(self.sql, tuple(params.get(n, d) for n, d in self.order))
+            rows = cursor.fetchall()
+        finally:
+            cursor.close()
+        if self.plain:
+            return [tuple(r) for r in rows]
+        return [tuple(v if p is None or v is None else p(v) for p, v in zip(self.processors, r)) for r in rows]
+
+
+class _Borrowed:
+    """``with`` over a connection someone else owns: left open; with ``commit``, the transaction
+    is committed when the block succeeds and rolled back when it raises."""
+
+    __slots__ = ("conn", "commit")
+
+    def __init__(self, conn, commit: bool):
+        self.conn, self.commit = conn, commit
+
+    def __enter__(self):
+        return self.conn
+
+    def __exit__(self, kind, exc, tb):
+        if self.commit and self.conn.in_transaction():
+            if kind is None:
+                self.conn.commit()
+            else:
+                self.conn.rollback()
+            self.conn.begin()   # the owner's next statements are in a transaction again, as before
+        return False
+
+
 class AccountService:
     """The data layer of the account menu.
 
@@ -362,8 +482,8 @@ class AccountService:
     # -- reading --------------------------------------------------------------------------------
 
     def _info(self, where) -> AccountInfo | None:
-        with self.Session() as s:
-            a = s.execute(select(Account).where(where)).scalar_one_or_none()
+        with self._connect() as s:
+            a = s.execute(select(*Account.__table__.columns).where(where)).first()
             if a is None:
                 return None
             return AccountInfo(
@@ -380,30 +500,57 @@ class AccountService:
     def get(self, account_id: int) -> AccountInfo | None:
         return self._info(Account.id == account_id)
 
-    # The call flow's queries (login, balances, spending) run on pooled Core connections: a Session
-    # around each of them cost several times the query itself (docs/benchmarks.md).
+    # The call flow's queries (login, balances, spending) run on Core connections: a Session around
+    # each of them cost several times the query itself (docs/benchmarks.md). Bound to a webhook's
+    # connection (``on``), they run on that one.
+    _conn = None
+
+    def on(self, conn) -> "AccountService":
+        """This service working on ``conn`` (a Core Connection, the webhook's) instead of taking
+        pooled connections of its own; ``conn`` stays open, its transaction the caller's."""
+        bound = object.__new__(type(self))
+        bound.__dict__.update(self.__dict__)
+        bound._conn = conn
+        return bound
+
     def _connect(self):
+        if self._conn is not None:
+            return _Borrowed(self._conn, commit=False)
         return self.Session.kw["bind"].connect()
 
     def _begin(self):
+        """A transaction for a write, committed (or rolled back) at the end of the block."""
+        if self._conn is not None:
+            return _Borrowed(self._conn, commit=True)
         return self.Session.kw["bind"].begin()
 
-    def _read(self, stmt, **params):
-        """Rows of a prebuilt Core ``stmt``."""
+    def _end_read(self) -> None:
+        """On a borrowed connection: end the reads' transaction (before a slow password check)."""
+        if self._conn is not None and self._conn.in_transaction():
+            self._conn.commit()
+            self._conn.begin()
+
+    def _read(self, stmt, **params) -> list[tuple]:
+        """Rows (tuples, in the statement's column order) of a prebuilt Core ``stmt``, run on the
+        DB-API cursor with the SQL compiled once per dialect (as ivr.hotline.calls does for the call
+        state): SQLAlchemy's execution around a one-row indexed read cost more than the read."""
         with self._connect() as conn:
-            return conn.execute(stmt, params).all()
+            raw = _RawRead.get(stmt, conn.dialect)
+            if raw is None:
+                return [tuple(r) for r in conn.execute(stmt, params).all()]
+            return raw.run(conn, params)
 
     def balances(self, account_id: int) -> Balances | None:
         rows = self._read(_BALANCES, account_id=account_id)
         if not rows:
             return None
-        row = rows[0]
-        return Balances(account_id, row.medical_fen, row.pension_fen, row.updated_at)
+        medical, pension, updated = rows[0]
+        return Balances(account_id, medical, pension, updated)
 
     def recent_spending(self, account_id: int, limit: int = 3) -> list[Spending]:
         """The latest ``limit`` medical-account payments, newest first."""
         rows = self._read(_SPENDING, account_id=account_id, limit=int(limit))
-        return [Spending(r.spent_on, r.place_zh, r.place_en, r.amount_fen) for r in rows]
+        return [Spending(*r) for r in rows]
 
     # -- logging in -----------------------------------------------------------------------------
 
@@ -488,6 +635,7 @@ class AccountService:
                     kind, key = "u", self._keyed_hash("gone", str(key))
             if kind == "u":
                 phantom = s.execute(_UNKNOWN_LOCK, {"id_hash": key}).first()
+        self._end_read()   # no transaction stays open through the hash check
         if row is None:
             if phantom is not None and phantom.locked_until and phantom.locked_until > now:
                 return LoginResult(LOGIN_LOCKED, locked_until=phantom.locked_until)
@@ -564,16 +712,10 @@ class AccountService:
         """Count an attempt against a number unless it is at its limit: the (hash, window start)
         reserved, or the end of the window (a datetime) when the number is blocked."""
         t = CallerFailure
-        expired = t.window_start <= now - self.caller_window
         with self._begin() as s:
-            stmt = _insert_for(s)(t).values(caller_hash=caller_hash, failures=1, window_start=now)
-            stmt = stmt.on_conflict_do_update(
-                index_elements=[t.caller_hash],
-                set_={"failures": case((expired, 1), else_=t.failures + 1),
-                      "window_start": case((expired, _ts(now)), else_=t.window_start)},
-                where=or_(expired, t.failures < self.caller_max_failures),
-            ).returning(t.window_start)
-            row = s.execute(stmt).first()
+            row = s.execute(_login_statements(s.dialect).reserve_caller,
+                            {"reserve_hash": caller_hash, "now": now, "cutoff": now - self.caller_window,
+                             "max_failures": self.caller_max_failures}).first()
             if row is None:
                 start = s.execute(select(t.window_start).where(t.caller_hash == caller_hash)).scalar_one()
                 return start + self.caller_window
@@ -581,24 +723,17 @@ class AccountService:
 
     def _reserve_budget(self, now: dt.datetime) -> tuple[int, int]:
         """Count an attempt in the global window; (window, attempts counted before this one)."""
-        t = LoginBudget
         window = int(now.timestamp()) // self.login_budget_window
         with self._begin() as s:
-            stmt = _insert_for(s)(t).values(window=window, failures=1).on_conflict_do_update(
-                index_elements=[t.window], set_={"failures": t.failures + 1}).returning(t.failures)
-            count = s.execute(stmt).scalar_one()
+            count = s.execute(_login_statements(s.dialect).reserve_budget, {"budget_window": window}).scalar_one()
         return window, count - 1
 
     def _refund(self, window: int, reserved) -> None:
         with self._begin() as s:
-            s.execute(update(LoginBudget).where(LoginBudget.window == window, LoginBudget.failures > 0)
-                      .values(failures=LoginBudget.failures - 1))
+            s.execute(_REFUND_BUDGET, {"budget_window": window})
             if reserved:
                 caller_hash, start = reserved
-                s.execute(update(CallerFailure)
-                          .where(CallerFailure.caller_hash == caller_hash, CallerFailure.window_start == start,
-                                 CallerFailure.failures > 0)
-                          .values(failures=CallerFailure.failures - 1))
+                s.execute(_REFUND_CALLER, {"refund_hash": caller_hash, "refund_start": start})
 
     def caller_status(self, caller: str, *, _now: dt.datetime | None = None) -> CallerStatus:
         """Wrong passwords from this calling number in the current window."""
@@ -652,9 +787,10 @@ class AccountService:
     def new_password_problem(self, account_id: int, new: str) -> str | None:
         """Pre-check a first entry (before asking for it again): a ``PW_*`` code or None.
         Same rules as :meth:`change_password` except ``mismatch``."""
-        with self.Session() as s:
+        with self._connect() as s:
             row = s.execute(select(Account.id_number, Account.password_hash)
                             .where(Account.id == account_id)).first()
+        self._end_read()
         if row is None:
             return PW_NO_ACCOUNT
         problem = password_problem(new, None, id_number=row.id_number, policy=self.initial_policy)
@@ -670,9 +806,10 @@ class AccountService:
         in one UPDATE, so two calls changing the same password at once leave one of the two
         passwords, consistently hashed and flagged.
         """
-        with self.Session() as s:
+        with self._connect() as s:
             row = s.execute(select(Account.id_number, Account.password_hash)
                             .where(Account.id == account_id)).first()
+        self._end_read()
         if row is None:
             return PasswordChangeResult(PW_NO_ACCOUNT)
         problem = password_problem(new, confirm, id_number=row.id_number,
@@ -683,7 +820,7 @@ class AccountService:
             log.info("password change refused (%s) for account %s", problem, account_id)
             return PasswordChangeResult(problem)
         new_hash = hash_password(new, self.hash_method)
-        with self.Session() as s, s.begin():
+        with self._begin() as s:
             res = s.execute(update(Account).where(Account.id == account_id)
                             .values(password_hash=new_hash, password_is_initial=False,
                                     updated_at=self.now())
@@ -708,7 +845,7 @@ class AccountService:
             now = self.now()
             reference = self._new_reference(now)
             try:
-                with self.Session() as s, s.begin():
+                with self._begin() as s:
                     res = s.execute(update(Account)
                                     .where(Account.id == account_id,
                                            Account.card_status == CARD_ACTIVE)

@@ -38,6 +38,11 @@ class Services:
     accounts: AccountService
     secret: bytes
 
+    def on(self, conn) -> "Services":
+        """These services on a webhook's connection (``AccountService.on``): one pooled
+        connection per webhook in flight."""
+        return Services(self.accounts.on(conn), self.secret) if conn is not None else self
+
     def seal(self, value: str) -> str:
         """A keyed digest: lets the next webhook compare an entry without storing it."""
         return hmac.new(self.secret, value.encode(), hashlib.sha256).hexdigest()

@@ -19,19 +19,40 @@ def _sqlite_pragmas(dbapi_conn, _record):
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
+# Pool settings (IVR_DB_POOL_SIZE, IVR_DB_MAX_OVERFLOW, IVR_DB_POOL_TIMEOUT, IVR_DB_POOL_RECYCLE,
+# IVR_DB_PRE_PING) -> create_engine arguments. A webhook in flight holds one pooled connection (its
+# own, which the account service shares), so a sync worker needs 1; threads or the softphone more.
+POOL_SETTINGS = {"DB_POOL_SIZE": "pool_size", "DB_MAX_OVERFLOW": "max_overflow",
+                 "DB_POOL_TIMEOUT": "pool_timeout", "DB_POOL_RECYCLE": "pool_recycle"}
+
+
+def pool_options(config) -> dict:
+    """create_engine's pool arguments from the IVR_DB_* settings that are set."""
+    options = {arg: config[name] for name, arg in POOL_SETTINGS.items() if config.get(name) is not None}
+    if config.get("DB_PRE_PING") is not None:
+        options["pool_pre_ping"] = bool(config["DB_PRE_PING"])
+    return options
+
+
+def make_engine(url: str, pool: dict | None = None) -> Engine:
+    pool = dict(pool or {})
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
+        pool.pop("pool_pre_ping", None)   # a file: nothing to ping
+        if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
+            pool = {}                      # one in-memory database per connection: no pool to size
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     # hide_parameters: errors (and so logs) never carry statement parameters: ID numbers, hashes.
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    # pre-ping (one round trip per checkout) finds a connection the server dropped before a webhook does.
+    pool.setdefault("pool_pre_ping", True)
+    return create_engine(url, hide_parameters=True, **pool)
 
 
 class Database:
-    def __init__(self, url: str):
+    def __init__(self, url: str, pool: dict | None = None):
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool)
         self.Session: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
 
     def create_all(self) -> None:

@@ -34,26 +34,42 @@ DYNAMIC_SECONDS = 4 * 3600     # Twilio ends a call after 4 hours at the latest
 
 
 class AudioService:
-    """``app.extensions["ivr_audio"]``."""
+    """``app.extensions["ivr_audio"]``.
 
-    def __init__(self, store: PromptAudio):
+    ``recheck`` (``IVR_AUDIO_RECHECK_SECONDS``): how long a lookup's answer is reused before the
+    files are looked at again (a recording, the manifest and the render: three ``stat`` calls).
+    Every prompt of every webhook is looked up, and files change only when someone records or
+    renders, so a busy worker stats each prompt once a second instead of 3-4 times a webhook
+    (issue 17); a recording that replaces a render is heard at most that long after it lands. Only
+    audio found is remembered: a prompt without audio is looked for on every webhook, so its first
+    render is heard at once. 0: every time.
+    """
+
+    CACHE_MAX = 4096
+
+    def __init__(self, store: PromptAudio, recheck: float = 1.0):
         self.store = store
+        self.recheck = float(recheck)
+        self._recent: dict[tuple, tuple[float, bool, PromptFile | None]] = {}
 
     def audio_path(self, lang: str, prompt_id: str, text: str, *, dynamic: bool, render: bool) -> str | None:
         """URL path of audio saying exactly ``text`` (a recording wins, else a current TTS render),
         rendering it first when ``render`` is true; None when there is none (and ``render`` is
         false). Never raises for missing files; raises TTSError when a render fails.
 
-        Cheap enough for every prompt of every webhook (10-20 us: three stats, no rendering)."""
-        static = not dynamic and self.store.is_static(lang, prompt_id, text)
-        try:
-            if static:
-                found = self.store.lookup_static(lang, prompt_id, text)
-            else:
-                found = self.store.lookup_dynamic(lang, text)
-        except Exception:  # noqa: BLE001 - an unreadable folder or file: behave as "no audio"
-            log.warning("audio lookup for %s %r failed", lang, prompt_id, exc_info=True)
-            found = None
+        Cheap enough for every prompt of every webhook: a dict lookup while the last answer is
+        younger than ``recheck``, else three stats (no rendering)."""
+        key = (lang, prompt_id, text, dynamic)
+        now = time.monotonic()
+        recent = self._recent.get(key)
+        if recent is not None and now - recent[0] < self.recheck:
+            _, static, found = recent
+        else:
+            static, found = self._lookup(lang, prompt_id, text, dynamic)
+            if found is not None and self.recheck > 0:   # no audio yet: looked for every time
+                if len(self._recent) >= self.CACHE_MAX:
+                    self._recent.clear()
+                self._recent[key] = (now, static, found)
         if found is None and render:
             try:
                 if static:
@@ -63,11 +79,27 @@ class AudioService:
             except OSError as exc:
                 raise TTSError(f"prompt {prompt_id!r} ({lang}): cannot write audio: {exc}",
                                prompt_id=prompt_id, lang=lang) from exc
+            self._recent.pop(key, None)   # rendered: the next lookup sees it
         if found is None:
             return None
         if static:
             return f"/audio/{lang}/{prompt_id}.wav"
         return f"/audio/{lang}/{_url_id(prompt_id)}/{found.key}.wav?{capability(lang, found.key, text)}"
+
+    def use_catalogue(self, catalogue) -> None:
+        """A new menu version's prompt texts: lookups start afresh."""
+        self.store.use_catalogue(catalogue)
+        self._recent = {}
+
+    def _lookup(self, lang: str, prompt_id: str, text: str, dynamic: bool) -> tuple[bool, PromptFile | None]:
+        static = not dynamic and self.store.is_static(lang, prompt_id, text)
+        try:
+            if static:
+                return static, self.store.lookup_static(lang, prompt_id, text)
+            return static, self.store.lookup_dynamic(lang, text)
+        except Exception:  # noqa: BLE001 - an unreadable folder or file: behave as "no audio"
+            log.warning("audio lookup for %s %r failed", lang, prompt_id, exc_info=True)
+            return static, None
 
 
 def _tag(lang: str, key: str, sid: str, expires: int, text: str = "") -> str:
@@ -112,10 +144,11 @@ def _url_id(prompt_id: str) -> str:
 
 def init_app(app) -> None:
     app.config.setdefault("AUDIO_MAX_AGE", 3600)
-    service = app.extensions["ivr_audio"] = AudioService(PromptAudio.from_config(app.config))
+    service = app.extensions["ivr_audio"] = AudioService(PromptAudio.from_config(app.config),
+                                                         recheck=app.config.get("AUDIO_RECHECK_SECONDS", 1))
     hotline = app.extensions.get("ivr_hotline")
     if hotline is not None:   # a new menu version brings its prompt texts (ivr.hotline.flow_versions)
-        hotline.versions.listen(lambda version: service.store.use_catalogue(version.catalogue))
+        hotline.versions.listen(lambda version: service.use_catalogue(version.catalogue))
     try:
         app.extensions["ivr_audio"].store.forget_clear_dynamic()   # renders cached before issue 16
     except Exception:  # noqa: BLE001 - an unreadable audio folder is reported where it is used

@@ -1,9 +1,14 @@
 """Render an engine Reply as TwiML with twilio's VoiceResponse (never hand-written XML).
 
-Documents are memoized: the same inputs (the ending step, what each speech resolves to, the action
-URLs) always give the same document, so a bounded LRU keeps the ones in use (menus repeat; read-outs
-of balances mostly miss and drop out). Audio lookups still run on every render, so a prompt whose
-recording or TTS file appears or goes away is picked up at once.
+This is the one renderer of webhook answers, and it is memoized: the same inputs (the ending step,
+what each speech resolves to, the action URLs) always give the same document, so a bounded LRU keeps
+the ones in use. Dynamic speech (a balance, a payment: ``Speak.dynamic``) differs from call to call,
+so it is memoized as a slot: the document is built once per shape with a marker where the words (or
+the per-call audio URL) go, and each render fills in that text escaped as ElementTree escapes it.
+Building a VoiceResponse for every read-out cost up to a tenth of a lookup webhook (issue 17); the
+answer is byte for byte what VoiceResponse gives (tests/web/test_twiml_memo.py). Audio lookups still
+run on every render (their own caches say when a file changed), so a prompt whose recording or TTS
+file appears or goes away is picked up.
 """
 from __future__ import annotations
 
@@ -16,6 +21,10 @@ from twilio.twiml.voice_response import VoiceResponse
 from ivr.engine.steps import Dial, Enqueue, Gather, Hangup, Record, Reply, Speak
 
 log = logging.getLogger("ivr")
+# Where dynamic text goes in a memoized document: a private-use character no prompt contains (a
+# value containing it, or an empty one, is rendered without the memo).
+_SLOT = "\ue000"
+_ESCAPES = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;"})   # ElementTree's text escaping
 DOCUMENT_CACHE_SIZE = 1024
 # Gather's speech recognition language per prompt language: Twilio lists Mandarin (Simplified,
 # China) as cmn-Hans-CN; zh-CN is a <Say> locale, not one of its recognition tags.
@@ -113,5 +122,27 @@ class Renderer:
             endpoints = next((v for k, v in _ENDPOINTS.items() if isinstance(end, k)), None)
             if endpoints is None:
                 raise TypeError(f"cannot render {end!r}")
-        speech = tuple(self.resolve(s) for s in reply.speech)
-        return _document(end, speech, tuple(self.url(e) for e in endpoints))
+        urls = tuple(self.url(e) for e in endpoints)
+        speech = []
+        values = None
+        for s in reply.speech:
+            spoken = self.resolve(s)
+            if s.dynamic:
+                value = spoken[1]
+                if not value or _SLOT in value:
+                    return _document(end, tuple(self.resolve(s) for s in reply.speech), urls)
+                values = [] if values is None else values
+                values.append(value.translate(_ESCAPES))
+                spoken = (spoken[0], _SLOT) + spoken[2:]
+            speech.append(spoken)
+        document = _document(end, tuple(speech), urls)
+        if values is None:
+            return document
+        parts = document.split(_SLOT)
+        if len(parts) != len(values) + 1:   # a static text held the marker: no memo for this one
+            return _document(end, tuple(self.resolve(s) for s in reply.speech), urls)
+        out = [parts[0]]
+        for value, part in zip(values, parts[1:]):
+            out.append(value)
+            out.append(part)
+        return "".join(out)

@@ -69,7 +69,8 @@ def call_env() -> CallEnv:
 
     from ivr.web.test_clock import now_setting
 
-    return CallEnv(now=parse_now(now_setting()), services=_hotline().services,
+    # The services work on the webhook's own connection (one pooled connection per webhook).
+    return CallEnv(now=parse_now(now_setting()), services=_hotline().services.on(g.get("ivr_conn")),
                    caller=request.values.get("From"), hours_text=hours_text)
 
 
@@ -100,13 +101,22 @@ class _LazySession:
 @contextmanager
 def _webhook_transaction(hotline):
     """What ``hotline.transaction()`` gives, for the hot path: one transaction on one connection,
-    committed when the block succeeds and rolled back when it raises; yields (connection, session)."""
-    with hotline.db.engine.connect() as conn, conn.begin():
+    committed when the block succeeds and rolled back when it raises; yields (connection, session).
+    The account service works on this connection too (``call_env``); a write of its commits the
+    transaction so far and begins the next (see ivr.accounts.service). On PostgreSQL the connection
+    runs in autocommit: each statement is its own transaction, the save durable when it returns."""
+    with hotline.db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":   # load and save one round trip each: no BEGIN, no COMMIT
+            conn.execution_options(isolation_level="AUTOCOMMIT")   # (docs/benchmarks.md, round 3)
+        conn.begin()
         session = _LazySession(conn)
+        g.ivr_conn = conn
         try:
             yield conn, session
+            conn.commit()
         finally:
-            session.close()
+            g.ivr_conn = None
+            session.close()   # an uncommitted transaction is rolled back when the connection closes
 
 
 def _ms(started: float) -> float:
@@ -157,6 +167,7 @@ def webhook(handler=None, *, new_call: bool = False):
         g.ivr_call = None
         if not valid_sid(sid):
             raise ValueError("missing or malformed CallSid")
+        hotline.versions.current()   # its periodic check, before this webhook holds a connection
         with _webhook_transaction(hotline) as (conn, session):
             state = g.ivr_call = hotline.calls.load(conn, sid)
             g.ivr_flow = hotline.versions.for_call(state.version if state else None)
