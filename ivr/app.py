@@ -37,7 +37,7 @@ def create_app(config: dict | None = None) -> Flask:
     from ivr.hotline.db import Database
     from ivr.hotline.hotline import Hotline
 
-    db = Database(app.config["DATABASE_URL"])
+    db = Database.from_config(app.config)
     db.create_all()
     app.extensions["ivr_db"] = db
     # Loads and validates menus.toml and the prompts; raises MenuFileError listing every problem.

@@ -84,7 +84,7 @@ def reload_cmd() -> None:
     # what the servers log about a reload is printed here instead, once
     logging.getLogger("ivr").addHandler(logging.NullHandler())
     config = read_config()
-    db = Database(config["DATABASE_URL"])
+    db = Database.from_config(config)
     db.create_all()
     versions = FlowVersions(db, config)
     with db.Session() as session:

@@ -1,7 +1,7 @@
 """Database access: one SQLAlchemy engine per app; SQLite (WAL) by default, any URL otherwise."""
 from __future__ import annotations
 
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, make_url
 from sqlalchemy.schema import CreateColumn
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -19,20 +19,32 @@ def _sqlite_pragmas(dbapi_conn, _record):
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, prepared_statements: bool = True) -> Engine:
+    """``prepared_statements=False``: psycopg never prepares a statement on the server (it does after
+    5 runs of one by default). Needed behind pgbouncer in transaction mode before pgbouncer 1.21
+    (or without its max_prepared_statements): a prepared statement lives on one server connection,
+    and the next transaction may run on another (``IVR_DATABASE_PREPARED_STATEMENTS=false``)."""
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    connect_args = {}
+    if not prepared_statements and make_url(url).get_driver_name() == "psycopg":
+        connect_args["prepare_threshold"] = None
     # hide_parameters: errors (and so logs) never carry statement parameters: ID numbers, hashes.
-    return create_engine(url, pool_pre_ping=True, hide_parameters=True)
+    return create_engine(url, pool_pre_ping=True, hide_parameters=True, connect_args=connect_args)
 
 
 class Database:
-    def __init__(self, url: str):
+    def __init__(self, url: str, prepared_statements: bool = True):
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, prepared_statements)
         self.Session: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_config(cls, config) -> "Database":
+        """The database the settings name (IVR_DATABASE_URL, IVR_DATABASE_PREPARED_STATEMENTS)."""
+        return cls(config["DATABASE_URL"], prepared_statements=config.get("DATABASE_PREPARED_STATEMENTS", True))
 
     def create_all(self) -> None:
         """Create the tables that are missing: every table ``ivr.hotline.tables`` registers."""
