@@ -106,13 +106,13 @@ def prepare_fork(app, watch: bool = False) -> None:
 
 
 def run_gunicorn(app, host: str, port: int, workers: int, watch: bool = False, *, worker_class: str = "sync",
-                 threads: int = 1, max_requests: int = 0) -> None:
+                 threads: int = 1, max_requests: int = 0, timeout: int = TIMEOUT) -> None:
     from ivr.hotline import reload
 
     db = app.extensions["ivr_db"]
     prepare_fork(app, watch)
     _Gunicorn(app, {"bind": f"{host}:{port}", "workers": workers, "worker_class": worker_class,
-                    "threads": threads, "accesslog": None, "timeout": TIMEOUT, "graceful_timeout": GRACEFUL_TIMEOUT,
+                    "threads": threads, "accesslog": None, "timeout": timeout, "graceful_timeout": GRACEFUL_TIMEOUT,
                     "max_requests": max_requests, "max_requests_jitter": max_requests // 10,
                     # no ~/.gunicorn/gunicorn.ctl: two servers would share (and remove) one socket
                     "control_socket_disable": True,
