@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import (body, ceiling_cmd, free_port, remove_scratch_at_exit, scratch_dir, server,  # noqa: E402
                     stateless_cmd, write_requests, wrk)
-from hotline_setup import (LOOKUP_KEYS, NAV_KEYS, BenchHotline, before_cmd, before_tree,  # noqa: E402
+from hotline_setup import (BEFORE_COMMIT, LOOKUP_KEYS, NAV_KEYS, BenchHotline, before_cmd, before_tree,  # noqa: E402
                            calls_needed, check_answer, request_lines)
 from ladder import STEPS  # noqa: E402
 
@@ -149,7 +149,7 @@ def run(concurrencies=(1, 10, 50), seconds: float = 5.0, rounds: int = 2, accoun
     apps = [a for a in APPS if any(r["app"] == a for r in runs)]
     return {"runs": runs, "logins": logins, "summary": summarize(runs, concurrencies, rounds, apps),
             "webhook_failures": failures, "seconds": seconds, "rounds": rounds, "accounts": hotline.accounts,
-            "before": bool(before_env), "targets": {"navigation": NAV_STATELESS_TARGET,
+            "before": bool(before_env), "before_commit": BEFORE_COMMIT, "targets": {"navigation": NAV_STATELESS_TARGET,
                                                     "lookup": LOOKUP_STATELESS_TARGET, "p99_margin_ms": P99_MARGIN_MS},
             "command": runs[0]["command"].replace("warm.txt", "REQUESTS.txt") if runs else ""}
 

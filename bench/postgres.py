@@ -57,6 +57,7 @@ PGBOUNCER_ENV = {"IVR_DATABASE_PREPARED_STATEMENTS": "false"}
 # ALTER DATABASE ... SET synchronous_commit = off): the durability SQLite has in WAL mode with
 # synchronous=NORMAL, the hotline's SQLite settings (see docs/deploy.md).
 ASYNC_COMMIT = "options=-csynchronous_commit%3Doff"
+BOUNCER_POOL = 10   # pgbouncer's server connections to PostgreSQL (default_pool_size)
 DBS = ("sqlite", "postgresql", "postgresql async commit", "pgbouncer")
 
 
@@ -445,9 +446,9 @@ def run(concurrencies=(1, 10, 50), seconds: float = 4.0, rounds: int = 2, accoun
     if not have_bouncer:
         progress("  postgres: pgbouncer is not installed (apt-get install pgbouncer): no pgbouncer rows")
     out: dict = {"accounts": accounts, "seconds": seconds, "rounds": rounds, "pgbouncer": pgbouncer_version()
-                 if have_bouncer else None, "pgbouncer_env": PGBOUNCER_ENV}
+                 if have_bouncer else None, "pgbouncer_env": PGBOUNCER_ENV, "pgbouncer_pool_size": BOUNCER_POOL}
     with scratch_database() as pg_url, ExitStack() as stack:
-        bouncer = stack.enter_context(pgbouncer(workdir, pg_url)) if have_bouncer else None
+        bouncer = stack.enter_context(pgbouncer(workdir, pg_url, pool_size=BOUNCER_POOL)) if have_bouncer else None
         out["compare"] = run_compare(concurrencies, seconds, rounds, workdir, accounts, pg_url, bouncer, progress)
         if two_servers:
             hotline = BenchHotline(workdir / "pg", accounts=0, database_url=pg_url, render_audio=False)
