@@ -31,6 +31,7 @@ test: install
 	$(PY) -m pytest -q
 
 bench: install
+	@bash scripts/system-deps.sh bench
 	$(PY) -m pip install -q -e '.[test,bench]'
 	$(PY) bench/run.py
 

@@ -1,6 +1,6 @@
 """The ceiling: a bare Flask app answering every webhook with one constant TwiML document.
 
-Served by the same ``ivr.web.server.run_gunicorn`` (2 sync workers) as the hotline, so the only
+Served by the same ``ivr.web.server`` (2 gunicorn sync workers by default) as the hotline, so the only
 difference between the two is the work the hotline does per webhook.
 """
 from __future__ import annotations
@@ -24,9 +24,14 @@ def constant(_rest: str = ""):
 
 
 class NoDatabase:
-    """``run_gunicorn`` disposes the app's database before forking; the ceiling has none."""
+    """``ivr.web.server`` disposes the app's database (and its engine, in each worker) around forking;
+    the ceiling has none."""
 
-    def dispose(self) -> None:
+    @property
+    def engine(self) -> "NoDatabase":
+        return self
+
+    def dispose(self, close: bool = True) -> None:
         pass
 
 

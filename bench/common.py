@@ -117,12 +117,18 @@ def server(name: str, cmd: list[str], port: int, env: dict | None = None, log: P
         s.stop()
 
 
-def serve_cmd(app: str, port: int, workers: int = 2) -> list[str]:
-    return [PY, str(BENCH / "serve.py"), "--port", str(port), "--workers", str(workers), app]
+def serve_cmd(app: str, port: int, workers: int = 2, server: str | None = None) -> list[str]:
+    """bench/serve.py APP: a bench app (or the hotline) under ``server`` (default: ivr serve's)."""
+    return [PY, str(BENCH / "serve.py"), "--port", str(port), "--workers", str(workers),
+            *(["--server", server] if server else []), app]
 
 
-def ceiling_cmd(port: int, workers: int = 2) -> list[str]:
-    return serve_cmd("ceiling", port, workers)
+def ceiling_cmd(port: int, workers: int = 2, server: str | None = None) -> list[str]:
+    return serve_cmd("ceiling", port, workers, server)
+
+
+def stateless_cmd(port: int, workers: int = 2, server: str | None = None) -> list[str]:
+    return serve_cmd("stateless", port, workers, server)
 
 
 def hotline_cmd(port: int, workers: int = 2) -> list[str]:
@@ -137,11 +143,13 @@ def write_requests(path: Path, lines: list[tuple[str, str]]) -> Path:
     return path
 
 
-def wrk(url: str, requests_file: Path, connections: int, seconds: float, timeout: float = 5.0) -> dict:
-    """One wrk run (1 thread, ``connections`` connections); totals and latency percentiles in ms."""
+def wrk(url: str, requests_file: Path, connections: int, seconds: float, timeout: float = 5.0,
+        close: bool = False) -> dict:
+    """One wrk run (1 thread, ``connections`` connections); totals and latency percentiles in ms.
+    ``close``: every request asks for ``Connection: close`` (a new connection per request)."""
     seconds = max(1, round(seconds))   # wrk takes whole seconds
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", f"--timeout={timeout:g}s", "-s", str(WRK_LUA),
-           url, "--", str(requests_file)]
+           url, "--", str(requests_file), *(["close"] if close else [])]
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=seconds + 60, check=True).stdout
     data = json.loads(out.strip().splitlines()[-1])
     errors = sum(data[k] for k in ("connect_errors", "read_errors", "write_errors", "status_errors", "timeouts"))
@@ -149,7 +157,8 @@ def wrk(url: str, requests_file: Path, connections: int, seconds: float, timeout
     return {"requests": data["requests"], "seconds": round(secs, 3), "rps": round(data["requests"] / secs, 1),
             "p50_ms": data["p50_us"] / 1000, "p90_ms": data["p90_us"] / 1000, "p99_ms": data["p99_us"] / 1000,
             "max_ms": data["max_us"] / 1000, "errors": errors, "connections": connections,
-            "command": " ".join(cmd[:-2] + ["--", Path(cmd[-1]).name])}
+            "command": " ".join(cmd[:cmd.index("--")] + ["--", Path(str(requests_file)).name]
+                                + (["close"] if close else []))}
 
 
 def rss_kb(pid: int) -> dict[str, int]:

@@ -34,7 +34,7 @@ CHEAP_HASH = "pbkdf2:sha256:1"
 # The "before" code: the ivr package as the previous benchmark run measured it (the last commit
 # before this round of work), served side by side in the same run (bench/run.py, unless --no-before).
 # Earlier rounds: f8412d1374 (before the call-state and TwiML work), see docs/benchmarks.md.
-BEFORE_COMMIT = "159d35bd15a82aad1cd494d6efba62dcc92f2437"
+BEFORE_COMMIT = "328d76fcc36e7894bb9d4f6e3605dada0cd9b464"
 
 
 def use_cheap_hash(app) -> None:
@@ -86,11 +86,12 @@ def before_cmd(port: int, workers: int = 2) -> list[str]:
 
 class BenchHotline:
     def __init__(self, workdir: Path, accounts: int = 10_000, seed: int = 8, render_audio: bool = True,
-                 extra_env: dict | None = None):
+                 extra_env: dict | None = None, database_url: str | None = None):
+        """A hotline on SQLite in ``workdir`` (or on ``database_url``: bench/postgres.py)."""
         self.workdir = workdir
         self.db_path = workdir / "hotline.sqlite3"
         self.env = {
-            "IVR_DATABASE_URL": f"sqlite:///{self.db_path}",
+            "IVR_DATABASE_URL": database_url or f"sqlite:///{self.db_path}",
             "IVR_AUDIO_DIR": str(workdir / "audio"),
             "IVR_SECRET_KEY": "bench-secret",
             # gunicorn's control socket goes here, not to the shared $HOME/.gunicorn/gunicorn.ctl

@@ -49,7 +49,7 @@ LAYERS = [
     ("menu engine (ivr.engine)", ("ivr/engine/",)),
     ("TwiML rendering (ivr.web.twiml, twilio)", ("ivr/web/twiml.py", "twilio/")),
     ("prompt audio lookups (ivr.web.audio, ivr.tts)", ("ivr/web/audio.py", "ivr/tts/")),
-    ("webhook wrapper + security (ivr.web.voice, ivr.web.security)", ("ivr/web/voice.py", "ivr/web/security.py")),
+    ("webhook wrapper + security (ivr.web.voice, .reply, .forms, .security)", ("ivr/web/voice.py", "ivr/web/reply.py", "ivr/web/forms.py", "ivr/web/security/")),
     ("logging (ivr.logs, logging)", ("ivr/logs.py", "logging/")),
     ("JSON", ("json/", "_json")),
     ("Flask + Werkzeug (request, form, routing, response)", ("flask/", "werkzeug/", "itsdangerous/", "urllib/")),

@@ -8,9 +8,15 @@ machines are shared and noisy, so absolute numbers drift from run to run; ratios
     .venv/bin/python bench/run.py --quick          # a short smoke run (figures not worth keeping)
     .venv/bin/python bench/run.py --only http,memory
 
-Sections: http (webhooks under gunicorn vs the ceiling, before/after), ladder (where the gap to
-the ceiling comes from), cost (in-process cost per webhook, before/after), inproc (calls/s and
-profile), tts (bench/bench_tts.py), audio (bench/audio.py), memory, growth, load (ivr load calls/s vs concurrency).
+Sections: http (webhooks vs the ceiling and the stateless app, before/after), ladder (where the
+gap to the ceiling comes from), servers (gunicorn sync/gthread, granian, bjoern), postgres (SQLite
+vs PostgreSQL vs pgbouncer, two servers on one PostgreSQL), cost (in-process cost per webhook,
+before/after), inproc (calls/s and profile), tts (bench/bench_tts.py), audio (bench/audio.py),
+memory, growth, load (ivr load calls/s vs concurrency).
+
+    .venv/bin/python bench/run.py --only servers,postgres --merge   # run these, keep the rest of
+                                                                     # bench/results/latest.json and
+                                                                     # write docs/benchmarks.md
 """
 from __future__ import annotations
 
@@ -30,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BENCH, PY, ROOT, machine, scratch_dir  # noqa: E402
 
-SECTIONS = ("http", "ladder", "cost", "inproc", "tts", "audio", "memory", "growth", "load")
+SECTIONS = ("http", "ladder", "servers", "postgres", "cost", "inproc", "tts", "audio", "memory", "growth", "load")
 RESULTS = BENCH / "results"
 MILLION_FILE = RESULTS / "growth-1m.json"
 
@@ -84,8 +90,10 @@ def run_cost(workdir: Path, audio_dir: Path | None, before_env: dict | None, rou
     def med(rows, key):
         return statistics.median(r[key] for r in rows) if rows else None
 
+    from hotline_setup import BEFORE_COMMIT
+
     return {name: {k: med(rows, k) for k in ("ceiling", "navigation", "lookup")} for name, rows in out.items()
-            if rows} | {"rounds": rounds}
+            if rows} | {"rounds": rounds, "before_commit": BEFORE_COMMIT}
 
 
 def main() -> int:
@@ -103,6 +111,9 @@ def main() -> int:
     p.add_argument("--json", help="raw results (default bench/results/latest.json; with --only or --quick: "
                                   "bench/results/partial.json)")
     p.add_argument("--keep", action="store_true", help="keep the scratch folders (databases, logs)")
+    p.add_argument("--merge", action="store_true",
+                   help="with --only: put this run's sections into bench/results/latest.json (the others stay "
+                        "as they were, each with its own date) and write docs/benchmarks.md from it")
     p.add_argument("--render-only", action="store_true",
                    help="measure nothing: write the report again from the saved results (--json)")
     a = p.parse_args()
@@ -120,7 +131,9 @@ def main() -> int:
     unknown = set(sections) - set(SECTIONS)
     if unknown:
         p.error(f"unknown sections: {', '.join(sorted(unknown))}")
-    partial = bool(a.only or a.quick)
+    if a.merge and (a.quick or not a.only):
+        p.error("--merge goes with --only (and not with --quick)")
+    partial = bool(a.only or a.quick) and not a.merge
     a.doc = a.doc or str(RESULTS / "partial.md" if partial else ROOT / "docs" / "benchmarks.md")
     a.json = a.json or str(RESULTS / ("partial.json" if partial else "latest.json"))
     if a.quick:
@@ -138,7 +151,7 @@ def main() -> int:
 
         if not a.no_before and {"http", "cost"} & set(sections):
             before_env = before_tree(workdir / "before")
-        if {"http", "ladder", "cost", "inproc", "load"} & set(sections):
+        if {"http", "ladder", "servers", "cost", "inproc", "load"} & set(sections):
             log("preparing the hotline: database with 10,000 made-up accounts, prompt audio")
             hotline = BenchHotline(workdir / "hotline", accounts=10_000)
             hotline.workdir.mkdir()
@@ -163,6 +176,15 @@ def main() -> int:
                                                workdir=hotline.workdir, before=before_env is not None, progress=log))
         section("ladder", lambda: http_bench.run_ladder(hotline, hotline.workdir, seconds=max(a.seconds - 1, 1),
                                                         rounds=a.rounds, progress=log))
+        import servers
+
+        section("servers", lambda: servers.run(concurrencies, seconds=max(a.seconds - 1, 1), rounds=a.rounds,
+                                               hotline=hotline, workdir=hotline.workdir, progress=log))
+        import postgres
+
+        section("postgres", lambda: postgres.run(concurrencies, seconds=a.seconds, rounds=a.rounds,
+                                                 accounts=1_000 if a.quick else 10_000,
+                                                 workdir=_sub(workdir, "postgres"), progress=log))
         section("cost", lambda: run_cost(workdir, hotline.workdir / "audio" if hotline else None, before_env,
                                          rounds=1 if a.quick else 2))
         import inproc
@@ -189,6 +211,8 @@ def main() -> int:
     finally:
         results["seconds"] = round(time.perf_counter() - started, 1)
         results["machine"]["load_after"] = os.getloadavg()
+        if a.merge:
+            results = merge(Path(a.json), results, sections)
         if a.million and "growth" in results:
             RESULTS.mkdir(exist_ok=True)
             MILLION_FILE.write_text(json.dumps({"date": results["date"], "machine": results["machine"],
@@ -205,6 +229,31 @@ def main() -> int:
         else:
             shutil.rmtree(workdir, ignore_errors=True)
     return 1 if results["errors"] else 0
+
+
+def merge(path: Path, fresh: dict, sections: list[str]) -> dict:
+    """The saved results with this run's sections in place of theirs; each section keeps the date,
+    machine and duration of the run that measured it (``section_runs``)."""
+    old = json.loads(path.read_text()) if path.exists() else {"sections": [], "errors": {}, "section_runs": {}}
+    runs = old.setdefault("section_runs", {})
+    for name in old.get("sections", []):   # sections of the last full run: its date
+        runs.setdefault(name, {"date": old["date"], "load_before": old["machine"].get("load_before"),
+                               "load_after": old["machine"].get("load_after"), "argv": old.get("argv")})
+    for name in sections:
+        old.pop(name, None)
+        old.pop(name + "_seconds", None)
+        old.get("errors", {}).pop(name, None)
+        if name in fresh:
+            old[name] = fresh[name]
+            old[name + "_seconds"] = fresh.get(name + "_seconds")
+        if name in fresh.get("errors", {}):
+            old.setdefault("errors", {})[name] = fresh["errors"][name]
+        runs[name] = {"date": fresh["date"], "load_before": fresh["machine"].get("load_before"),
+                      "load_after": fresh["machine"].get("load_after"), "argv": fresh.get("argv")}
+    old["sections"] = sorted(set(old.get("sections", [])) | set(sections), key=SECTIONS.index)
+    old["machine"] = {**old.get("machine", {}), **{k: v for k, v in fresh["machine"].items()
+                                                 if k not in ("load_before", "load_after")}}
+    return old
 
 
 def _sub(workdir: Path, name: str) -> Path:

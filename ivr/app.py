@@ -34,10 +34,10 @@ def create_app(config: dict | None = None) -> Flask:
 
     setup_logging(app)
 
-    from ivr.hotline.db import Database, pool_options
+    from ivr.hotline.db import Database
     from ivr.hotline.hotline import Hotline
 
-    db = Database(app.config["DATABASE_URL"], pool_options(app.config))
+    db = Database.from_config(app.config)
     db.create_all()
     app.extensions["ivr_db"] = db
     # Loads and validates menus.toml and the prompts; raises MenuFileError listing every problem.

@@ -16,6 +16,8 @@ DEFAULTS: dict[str, object] = {
     "SECRET_KEY": "dev-only-not-secret",
     # None means: SQLite file ivr.sqlite3 in the instance folder.
     "DATABASE_URL": None,
+    # false: psycopg prepares no statement on the server (behind pgbouncer in transaction mode).
+    "DATABASE_PREPARED_STATEMENTS": True,
     "MENUS_FILE": str(PROJECT_ROOT / "menus.toml"),
     "PROMPTS_DIR": str(PROJECT_ROOT / "prompts"),
     # None means: <instance>/audio
@@ -224,6 +226,8 @@ def read_config(overrides: dict | None = None, instance_path: str | None = None)
                         else not config.get("TWILIO_AUTH_TOKEN"))
     config["SOFTPHONE_EXPLICIT"] = explicit_softphone
     check_pool(config)
+    config["DATABASE_PREPARED_STATEMENTS"] = parse_bool("DATABASE_PREPARED_STATEMENTS",
+                                                        config["DATABASE_PREPARED_STATEMENTS"])
     config["SAY_LANGUAGES"] = say_languages(config["SAY_VOICES"])
     check_numbers(config)
     check_admin_token(config)

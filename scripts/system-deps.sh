@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages the hotline needs, only where missing:
 # espeak-ng (offline TTS for pyttsx3), sox, libsndfile, chromium (browser tests), wrk (benchmarks).
+# `system-deps.sh bench` also installs what only the benchmarks use (make bench): libev-dev (to
+# build bjoern, a candidate server) and pgbouncer (bench/postgres.py).
 set -euo pipefail
 packages=(espeak-ng libespeak-ng1 sox libsndfile1 chromium wrk fonts-wqy-microhei)
+[ "${1:-}" = "bench" ] && packages+=(libev-dev pgbouncer)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,6 +1,8 @@
 -- wrk script: POST Twilio-shaped form webhooks read from a file, one request per line:
 --   <path>\t<form body>
--- Requests are sent in file order, cycling. Used with: wrk -s post.lua URL -- FILE
+-- Requests are sent in file order, cycling. Used with: wrk -s post.lua URL -- FILE [close]
+-- "close" adds Connection: close to every request: one new TCP connection per request, whatever
+-- the server would keep alive (gunicorn's sync workers close after every response anyway).
 -- done() prints one JSON line with the totals and latency percentiles (microseconds).
 local reqs = {}
 local n = 0
@@ -8,14 +10,16 @@ local i = 0
 
 function init(args)
   local f = assert(io.open(args[1], "r"))
+  local headers = {
+    ["Content-Type"] = "application/x-www-form-urlencoded",
+    ["User-Agent"] = "TwilioProxy/1.1",
+  }
+  if args[2] == "close" then headers["Connection"] = "close" end
   for line in f:lines() do
     local path, body = line:match("^([^\t]+)\t(.*)$")
     if path then
       n = n + 1
-      reqs[n] = wrk.format("POST", path, {
-        ["Content-Type"] = "application/x-www-form-urlencoded",
-        ["User-Agent"] = "TwilioProxy/1.1",
-      }, body)
+      reqs[n] = wrk.format("POST", path, headers, body)
     end
   end
   f:close()

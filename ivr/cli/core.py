@@ -32,16 +32,25 @@ def build_app(overrides: dict | None = None):
 @click.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-@click.option("--workers", default=2, show_default=True, type=int, help="gunicorn worker processes")
+@click.option("--workers", default=2, show_default=True, type=int, help="worker processes")
+@click.option("--server", "server_name", default="gunicorn", show_default=True,
+              type=click.Choice(["gunicorn", "gunicorn-gthread"]),
+              help="gunicorn: sync workers; gunicorn-gthread: --threads per worker, keep-alive (docs/benchmarks.md)")
+@click.option("--threads", default=None, type=int, help="threads per worker (gunicorn-gthread)  [default: 4]")
+@click.option("--max-requests", default=0, show_default=True, type=int,
+              help="replace a worker after this many requests (0: never)")
 @click.option("--dev", is_flag=True, help="Flask's development server (one process; watches the menu files)")
 @click.option("--watch/--no-watch", default=None,
               help="reload on every save of menus.toml, a prompt file or a recording  [default: on with --dev]")
-def serve(host: str, port: int, workers: int, dev: bool, watch: bool | None) -> None:
+def serve(host: str, port: int, workers: int, server_name: str, threads: int | None, max_requests: int, dev: bool,
+          watch: bool | None) -> None:
     """Start the hotline's webhook server.
 
     An edited menu is loaded while the hotline runs (calls in progress finish on the version
     they started on): on every save with --watch (--dev), on `kill -HUP <pid>`, or `ivr reload`.
     """
+    if threads is not None and server_name != "gunicorn-gthread":
+        raise click.UsageError("--threads goes with --server gunicorn-gthread")
     app = build_app()
     base = app.config.get("PUBLIC_URL") or f"http://{host}:{port}"
     click.echo(f"12333 hotline on http://{host}:{port}")
@@ -61,9 +70,9 @@ def serve(host: str, port: int, workers: int, dev: bool, watch: bool | None) -> 
         reload.on_sighup(versions)
         app.run(host=host, port=port, debug=True, use_reloader=False)
         return
-    from ivr.web.server import run_gunicorn
+    from ivr.web.server import run
 
-    run_gunicorn(app, host, port, workers, watch=bool(watch))
+    run(app, host, port, workers, server=server_name, watch=bool(watch), threads=threads, max_requests=max_requests)
 
 
 @click.command("reload")
@@ -84,7 +93,7 @@ def reload_cmd() -> None:
     # what the servers log about a reload is printed here instead, once
     logging.getLogger("ivr").addHandler(logging.NullHandler())
     config = read_config()
-    db = Database(config["DATABASE_URL"])
+    db = Database.from_config(config)
     db.create_all()
     versions = FlowVersions(db, config)
     with db.Session() as session:

@@ -21,7 +21,7 @@ def _database(ctx: click.Context):
     from ivr.hotline.db import Database
 
     config = read_config()
-    return Database(config["DATABASE_URL"]), config
+    return Database.from_config(config), config
 
 
 def _safe_url(url: str) -> str:

@@ -1,7 +1,7 @@
 """Database access: one SQLAlchemy engine per app; SQLite (WAL) by default, any URL otherwise."""
 from __future__ import annotations
 
-from sqlalchemy import create_engine, event, inspect
+from sqlalchemy import create_engine, event, inspect, make_url
 from sqlalchemy.schema import CreateColumn
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -34,7 +34,12 @@ def pool_options(config) -> dict:
     return options
 
 
-def make_engine(url: str, pool: dict | None = None) -> Engine:
+def make_engine(url: str, pool: dict | None = None, prepared_statements: bool = True) -> Engine:
+    """``pool``: create_engine's pool arguments (``pool_options``). ``prepared_statements=False``:
+    psycopg never prepares a statement on the server (it does after 5 runs of one by default).
+    Needed behind pgbouncer in transaction mode before pgbouncer 1.21 (or without its
+    max_prepared_statements): a prepared statement lives on one server connection, and the next
+    transaction may run on another (``IVR_DATABASE_PREPARED_STATEMENTS=false``)."""
     pool = dict(pool or {})
     if url.startswith("sqlite"):
         pool.pop("pool_pre_ping", None)   # a file: nothing to ping
@@ -43,17 +48,27 @@ def make_engine(url: str, pool: dict | None = None) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
+    connect_args = {}
+    if not prepared_statements and make_url(url).get_driver_name() == "psycopg":
+        connect_args["prepare_threshold"] = None
     # hide_parameters: errors (and so logs) never carry statement parameters: ID numbers, hashes.
     # pre-ping (one round trip per checkout) finds a connection the server dropped before a webhook does.
     pool.setdefault("pool_pre_ping", True)
-    return create_engine(url, hide_parameters=True, **pool)
+    return create_engine(url, hide_parameters=True, connect_args=connect_args, **pool)
 
 
 class Database:
-    def __init__(self, url: str, pool: dict | None = None):
+    def __init__(self, url: str, pool: dict | None = None, prepared_statements: bool = True):
         self.url = url
-        self.engine = make_engine(url, pool)
+        self.engine = make_engine(url, pool, prepared_statements)
         self.Session: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def from_config(cls, config) -> "Database":
+        """The database the settings name (IVR_DATABASE_URL, IVR_DB_* pool settings,
+        IVR_DATABASE_PREPARED_STATEMENTS)."""
+        return cls(config["DATABASE_URL"], pool_options(config),
+                   prepared_statements=config.get("DATABASE_PREPARED_STATEMENTS", True))
 
     def create_all(self) -> None:
         """Create the tables that are missing: every table ``ivr.hotline.tables`` registers."""
