@@ -14,8 +14,8 @@ import pytest
 import requests
 
 from ivr.web.server import DEFAULT_SERVER, SERVERS
-from tests.reload.edits import NEW_WORDS, flow_copy, swap_keys_2_and_3
-from tests.reload.test_live_server import HttpCaller, _env, _english_main
+from tests.hotline.edits import NEW_WORDS, flow_copy, swap_keys_2_and_3
+from tests.hotline.test_reload import HttpCaller, _env, _english_main
 from tests.servers import ServeProcess, free_port
 
 OLD_APPLY = "Applying for a social security card."
