@@ -186,7 +186,7 @@ def machine() -> dict:
     except (OSError, ValueError, IndexError):
         pass
     versions = {}
-    for mod in ("flask", "werkzeug", "sqlalchemy", "gunicorn", "twilio"):
+    for mod in ("flask", "werkzeug", "sqlalchemy", "gunicorn", "twilio", "granian", "bjoern", "psycopg"):
         try:
             from importlib.metadata import version
 

@@ -7,9 +7,10 @@ pgbouncer on a free loopback port from a temporary configuration (transaction po
 its process id).
 
 1. Navigation (and lookups) over HTTP, interleaved in each round and at each concurrency: the
-   ceiling, the hotline on SQLite, the same code on PostgreSQL, and on PostgreSQL through pgbouncer
-   in transaction mode; every ``ivr serve`` with 2 gunicorn sync workers; ratios to SQLite of the
-   same round (issue 17: PostgreSQL >= 0.5x SQLite). Connection use: the connections each worker
+   ceiling, the hotline on SQLite, the same code on PostgreSQL (also under ``--server
+   gunicorn-gthread``, and with asynchronous commit), and on PostgreSQL through pgbouncer in
+   transaction mode; every ``ivr serve`` with 2 workers (gunicorn sync unless said); ratios to SQLite
+   of the same round (issue 17: PostgreSQL >= 0.5x SQLite). Connection use: the connections each worker
    holds after the load (the pool keeps what it needed at once), from ``ss``.
 2. Two servers, one PostgreSQL: two ``ivr serve`` processes on different ports, every call's
    webhooks alternating between them (the first to server A, the next to B, ...), from a Python
@@ -58,7 +59,7 @@ PGBOUNCER_ENV = {"IVR_DATABASE_PREPARED_STATEMENTS": "false"}
 # synchronous=NORMAL, the hotline's SQLite settings (see docs/deploy.md).
 ASYNC_COMMIT = "options=-csynchronous_commit%3Doff"
 BOUNCER_POOL = 10   # pgbouncer's server connections to PostgreSQL (default_pool_size)
-DBS = ("sqlite", "postgresql", "postgresql async commit", "pgbouncer")
+DBS = ("sqlite", "postgresql", "postgresql gthread", "postgresql async commit", "pgbouncer")
 
 
 def pg_reason() -> str | None:
@@ -171,6 +172,16 @@ def connections_by_process(port: int, pids: list[int]) -> dict[int, int]:
     return counts
 
 
+def pg_version() -> str:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(PG_ADMIN_URL)
+    with engine.connect() as conn:
+        version = conn.execute(text("SHOW server_version")).scalar()
+    engine.dispose()
+    return f"PostgreSQL {version.split()[0]}"
+
+
 def pg_backends(database: str) -> int:
     from sqlalchemy import create_engine, text
 
@@ -205,13 +216,16 @@ def run_compare(concurrencies, seconds: float, rounds: int, workdir: Path, accou
             logs[name] = workdir / f"pg-{name}.log"
             targets[name] = stack.enter_context(h.serve(port, log=logs[name]))
             serving[name] = h
-        variants = {"postgresql async commit": {"IVR_DATABASE_URL": f"{pg_url}?{ASYNC_COMMIT}"}}
+        # name: (settings, ivr serve options) of the same PostgreSQL database
+        variants = {"postgresql gthread": ({}, ["--server", "gunicorn-gthread"]),
+                    "postgresql async commit": ({"IVR_DATABASE_URL": f"{pg_url}?{ASYNC_COMMIT}"}, [])}
         if bouncer:
-            variants["pgbouncer"] = {"IVR_DATABASE_URL": bouncer.url, **PGBOUNCER_ENV}
-        for name, extra in variants.items():
+            variants["pgbouncer"] = ({"IVR_DATABASE_URL": bouncer.url, **PGBOUNCER_ENV}, [])
+        for name, (extra, options) in variants.items():
             port = free_port()
             logs[name] = workdir / f"pg-{name.replace(' ', '-')}.log"
-            targets[name] = stack.enter_context(hotlines["postgresql"].serve(port, log=logs[name], env=extra))
+            targets[name] = stack.enter_context(hotlines["postgresql"].serve(
+                port, log=logs[name], env=extra, cmd=hotline_cmd(port) + options))
             serving[name] = hotlines["postgresql"]
         templates = {}
         for name, target in targets.items():
@@ -445,7 +459,7 @@ def run(concurrencies=(1, 10, 50), seconds: float = 4.0, rounds: int = 2, accoun
     have_bouncer = Path(PGBOUNCER).exists()
     if not have_bouncer:
         progress("  postgres: pgbouncer is not installed (apt-get install pgbouncer): no pgbouncer rows")
-    out: dict = {"accounts": accounts, "seconds": seconds, "rounds": rounds, "pgbouncer": pgbouncer_version()
+    out: dict = {"server_version": pg_version(), "accounts": accounts, "seconds": seconds, "rounds": rounds, "pgbouncer": pgbouncer_version()
                  if have_bouncer else None, "pgbouncer_env": PGBOUNCER_ENV, "pgbouncer_pool_size": BOUNCER_POOL}
     with scratch_database() as pg_url, ExitStack() as stack:
         bouncer = stack.enter_context(pgbouncer(workdir, pg_url, pool_size=BOUNCER_POOL)) if have_bouncer else None

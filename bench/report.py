@@ -37,14 +37,20 @@ def render(r: dict, args, million: dict | None) -> str:
     m = r["machine"]
     flags = " ".join(r.get("argv") or []) or "(defaults)"
     w("# Benchmarks\n")
-    w(f"Written by `bench/run.py` (`make bench`) on **{r['date']}**, flags: `{flags}`, in {r['seconds']:.0f} s. "
-      "Do not edit by hand: run `make bench` again.\n")
+    runs = r.get("section_runs") or {}
+    if runs:
+        latest = max(x["date"] for x in runs.values())
+        w(f"Written by `bench/run.py` on **{latest}** from sections measured in separate runs (the table below); the "
+          f"last full run (`make bench`) was on {r['date']}. Do not edit by hand: run `make bench` (or "
+          "`bench/run.py --only SECTIONS --merge`) again.\n")
+    else:
+        w(f"Written by `bench/run.py` (`make bench`) on **{r['date']}**, flags: `{flags}`, in {r['seconds']:.0f} s. "
+          "Do not edit by hand: run `make bench` again.\n")
     w("Every figure stands next to a baseline measured **in the same run, on the same machine, under the same "
       "server settings**: these machines are shared (other work may run beside a benchmark; the load averages below say how busy this run's machine was), so "
       "absolute figures drift by ±30% from minute to minute while ratios to a baseline measured seconds "
       "apart drift much less. Read the ratios. Benchmarks are not tests: nothing here is asserted by "
       "`make test`.\n")
-    runs = r.get("section_runs") or {}
     if runs:
         w("Sections measured in separate runs (`bench/run.py --only SECTIONS --merge`), each with its own date and "
           "machine load; every ratio inside a section still comes from one run:\n")
@@ -54,7 +60,7 @@ def render(r: dict, args, million: dict | None) -> str:
             if x:
                 lb, la = x.get("load_before"), x.get("load_after")
                 w(f"| {name} | {x['date']} | `{' '.join(x.get('argv') or []) or '(defaults)'}` | "
-                  f"{lb[0] if lb else '?'} → {la[0] if la else '?'} |")
+                  f"{f'{lb[0]:.2f}' if lb else '?'} → {f'{la[0]:.2f}' if la else '?'} |")
         w("")
     if r.get("errors"):
         w("**Sections that failed in this run:** " + "; ".join(f"{k}: `{v}`" for k, v in r["errors"].items()) + "\n")
@@ -62,9 +68,16 @@ def render(r: dict, args, million: dict | None) -> str:
     w("| | |\n|---|---|")
     w(f"| CPU | {m['cpu']}, {m['cores']} cores, {m['memory_mb']:,} MB RAM, Linux {m['kernel']} |")
     w(f"| software | Python {m['python']}, SQLite {m['sqlite']}, Flask {m['flask']}, Werkzeug {m['werkzeug']}, "
-      f"SQLAlchemy {m['sqlalchemy']}, gunicorn {m['gunicorn']}, twilio {m['twilio']}, {m['wrk']} |")
+      f"SQLAlchemy {m['sqlalchemy']}, gunicorn {m['gunicorn']}, twilio {m['twilio']}, {m['wrk']}"
+      + "".join(f", {name} {m[key]}" for key, name in (("granian", "granian"), ("bjoern", "bjoern"), ("psycopg", "psycopg"))
+                if m.get(key) not in (None, "?"))
+      + (f", {r['postgres']['server_version']}" if (r.get("postgres") or {}).get("server_version") else "")
+      + (f", {r['postgres']['pgbouncer']}" if (r.get("postgres") or {}).get("pgbouncer") else "") + " |")
     la, lb = m.get("load_before"), m.get("load_after")
-    w(f"| load average (1, 5, 15 min) | before {_loadavg(la)}; after {_loadavg(lb)} |\n")
+    if runs:
+        w("| load average | per section, in the table above |\n")
+    else:
+        w(f"| load average (1, 5, 15 min) | before {_loadavg(la)}; after {_loadavg(lb)} |\n")
 
     _summary(r, w)
     _rerun(w)
@@ -92,7 +105,9 @@ def _loadavg(v) -> str:
 def _summary(r: dict, w) -> None:
     w("## Targets at a glance\n")
     w("Issue 17's targets first (its item 1 replaces issue 8's \"× the ceiling\" targets, whose figures stay in "
-      "section 1), then issue 8's that still apply. # is issue.item.\n")
+      "section 1), then issue 8's that still apply. # is issue.item. Req/s are medians over rounds; a ratio is the "
+      "median of the per-round ratios, each taken between runs seconds apart, so it is not always the quotient "
+      "of the two medians beside it.\n")
     w("| # | measure | this run | baseline (same run) | ratio | target | met |")
     w("|---|---|---:|---:|---:|---|---|")
     http = r.get("http", {}).get("summary", {})
@@ -130,7 +145,7 @@ def _summary(r: dict, w) -> None:
           "keeping timeouts, graceful restart, recycling | see section 7 |")
     pg = (r.get("postgres") or {}).get("compare", {}).get("summary", {})
     for c, row in pg.items():
-        for db in ("postgresql", "postgresql async commit", "pgbouncer"):
+        for db in ("postgresql", "postgresql gthread", "postgresql async commit", "pgbouncer"):
             x, base = row.get(f"navigation {db}"), row.get("navigation sqlite")
             if x and base and x.get("vs_sqlite") is not None:
                 w(f"| 17.5 | navigation on {db}, concurrency {c} | {f0(x['rps'])} req/s | SQLite {f0(base['rps'])} req/s | "
@@ -401,6 +416,8 @@ def _postgres(r: dict, w) -> None:
       f"run; medians over rounds. Variants of the same PostgreSQL database:\n")
     w("- **postgresql**: as shipped (psycopg 3, SQLAlchemy's pool, `pool_pre_ping`), PostgreSQL's defaults: every "
       "commit waits until its WAL is flushed to disk (`synchronous_commit = on`).")
+    w("- **postgresql gthread**: the same, served by `ivr serve --server gunicorn-gthread` (2 workers × 4 threads): "
+      "while one thread waits for its commit's flush, the others work.")
     w("- **postgresql async commit**: the same server with `synchronous_commit = off` for the hotline's connections "
       "(`?options=-csynchronous_commit%3Doff` in the URL, or `ALTER DATABASE … SET synchronous_commit = off`): a "
       "commit returns before the flush. That is the durability the hotline's SQLite has (WAL with "

@@ -6,6 +6,9 @@ mode, every (server, app) pair runs once, the servers in a rotated order per rou
 divided by the same app under gunicorn's sync workers (what ``ivr serve`` ran before issue 17) in
 the same round, and the tables show medians over rounds.
 
+- Order: at each concurrency and mode, the ceiling under every server in turn, then the stateless app
+  under every server, then the hotline under every server: a ratio to gunicorn compares runs seconds
+  apart (these machines are shared and their load changes by the minute).
 - Candidates: gunicorn sync (2 workers, today's), gunicorn gthread (ivr.web.server's
   TimedThreadWorker: 2 workers x 4 threads), granian (Rust HTTP, WSGI interface, 2 workers, its
   default thread pool; and with 1 blocking thread per worker), bjoern (libev, 2 forked processes).
@@ -95,10 +98,10 @@ def run(concurrencies=(1, 10, 50), seconds: float = 3.0, rounds: int = 2, candid
             for c in concurrencies:
                 for mode in modes:
                     close = mode == "close"
-                    line = []
-                    for name in order:
-                        tag = f"r{rnd}c{c}{mode[0]}{name}"
-                        for app in APPS:
+                    line = {name: [] for name in order}
+                    for app in APPS:    # one app under every server in turn: those ratios are seconds apart
+                        for name in order:
+                            tag = f"r{rnd}c{c}{mode[0]}{name}"
                             target = targets[name, app]
                             sids = None
                             if app == "ceiling":
@@ -115,8 +118,9 @@ def run(concurrencies=(1, 10, 50), seconds: float = 3.0, rounds: int = 2, candid
                                 after = hotline.check_calls(sids)
                                 result.update(steps_saved=after["steps"] - before["steps"], bad_calls=after["bad_calls"])
                             runs.append({"server": name, "app": app, "mode": mode, "round": rnd, **result})
-                        line.append(f"{name} " + "/".join(f"{r['rps']:.0f}" for r in runs[-len(APPS):]))
-                    progress(f"  servers r{rnd} c={c} {mode} (ceiling/stateless/navigation req/s): " + "; ".join(line))
+                            line[name].append(f"{result['rps']:.0f}")
+                    progress(f"  servers r{rnd} c={c} {mode} (ceiling/stateless/navigation req/s): "
+                             + "; ".join(f"{name} {'/'.join(v)}" for name, v in line.items()))
         failures = {name: count_failures(log) - failed_before[name] for name, log in logs.items()}
     return {"runs": runs, "summary": summarize(runs, candidates, concurrencies, modes, rounds),
             "candidates": candidates, "missing": missing, "modes": list(modes), "seconds": seconds, "rounds": rounds,
@@ -160,6 +164,7 @@ def summarize(runs: list[dict], candidates, concurrencies, modes, rounds: int) -
                             vs_stateless.append(this["rps"] / plain["rps"])
                     if vs_base:
                         x["vs_gunicorn"] = statistics.median(vs_base)
+                        x["vs_gunicorn_range"] = [min(vs_base), max(vs_base)]
                     if vs_stateless:
                         x["vs_stateless"] = statistics.median(vs_stateless)
                     row[name][app] = x
