@@ -33,8 +33,9 @@ STEPS_PER_CALL = 100
 CHEAP_HASH = "pbkdf2:sha256:1"
 # The "before" code: the ivr package as the previous benchmark run measured it (the last commit
 # before this round of work), served side by side in the same run (bench/run.py, unless --no-before).
-# Earlier rounds: f8412d1374 (before the call-state and TwiML work), see docs/benchmarks.md.
-BEFORE_COMMIT = "328d76fcc36e7894bb9d4f6e3605dada0cd9b464"
+# Earlier rounds: f8412d1374 (before the call-state and TwiML work), 328d76fcc3 (before the hot-path
+# work, docs/hotpath.md); this one: main before the webhook lane and orjson (issue 17, round 4).
+BEFORE_COMMIT = "f2b666fb8c05a9ae44cfdd7574f193241c2d1175"
 
 
 def use_cheap_hash(app) -> None:

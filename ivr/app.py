@@ -57,4 +57,7 @@ def create_app(config: dict | None = None) -> Flask:
     from ivr.web import test_clock
 
     test_clock.init_app(app)  # IVR_TEST_CLOCK (development only)
+    from ivr.web import webhook_lane
+
+    webhook_lane.init_app(app)  # Twilio's webhooks answered without Flask's request machinery (issue 17)
     return app

@@ -18,6 +18,8 @@ DEFAULTS: dict[str, object] = {
     "DATABASE_URL": None,
     # false: psycopg prepares no statement on the server (behind pgbouncer in transaction mode).
     "DATABASE_PREPARED_STATEMENTS": True,
+    # false: every webhook through Flask's request machinery (ivr.web.webhook_lane; benchmarks).
+    "WEBHOOK_LANE": True,
     "MENUS_FILE": str(PROJECT_ROOT / "menus.toml"),
     "PROMPTS_DIR": str(PROJECT_ROOT / "prompts"),
     # None means: <instance>/audio
@@ -228,6 +230,7 @@ def read_config(overrides: dict | None = None, instance_path: str | None = None)
     check_pool(config)
     config["DATABASE_PREPARED_STATEMENTS"] = parse_bool("DATABASE_PREPARED_STATEMENTS",
                                                         config["DATABASE_PREPARED_STATEMENTS"])
+    config["WEBHOOK_LANE"] = parse_bool("WEBHOOK_LANE", config["WEBHOOK_LANE"])
     config["SAY_LANGUAGES"] = say_languages(config["SAY_VOICES"])
     check_numbers(config)
     check_admin_token(config)

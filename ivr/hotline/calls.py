@@ -10,6 +10,7 @@ read-then-write.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import datetime as dt
 import re
 
@@ -36,6 +37,7 @@ def valid_sid(sid: str | None) -> bool:
     return bool(sid) and bool(CALL_SID.match(sid))
 
 
+@functools.lru_cache(maxsize=4096)   # every save binds it: one caller, many webhooks
 def mask_phone(number: str | None) -> str:
     """Keep the country code and the last 4 digits: +8613812345678 -> +86138****5678."""
     if not number:

@@ -1,6 +1,7 @@
 """Database access: one SQLAlchemy engine per app; SQLite (WAL) by default, any URL otherwise."""
 from __future__ import annotations
 
+import orjson
 from sqlalchemy import create_engine, event, inspect, make_url
 from sqlalchemy.schema import CreateColumn
 from sqlalchemy.engine import Engine
@@ -34,6 +35,15 @@ def pool_options(config) -> dict:
     return options
 
 
+def json_dumps(value) -> str:
+    """JSON columns (the call state on every webhook) through orjson: several times json's speed;
+    non-string keys become strings, as json.dumps makes them."""
+    return orjson.dumps(value, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+JSON_CODEC = {"json_serializer": json_dumps, "json_deserializer": orjson.loads}
+
+
 def make_engine(url: str, pool: dict | None = None, prepared_statements: bool = True) -> Engine:
     """``pool``: create_engine's pool arguments (``pool_options``). ``prepared_statements=False``:
     psycopg never prepares a statement on the server (it does after 5 runs of one by default).
@@ -45,7 +55,8 @@ def make_engine(url: str, pool: dict | None = None, prepared_statements: bool = 
         pool.pop("pool_pre_ping", None)   # a file: nothing to ping
         if ":memory:" in url or url in ("sqlite://", "sqlite:///"):
             pool = {}                      # one in-memory database per connection: no pool to size
-        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True, **pool)
+        engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True,
+                               **JSON_CODEC, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
     connect_args = {}
@@ -54,7 +65,7 @@ def make_engine(url: str, pool: dict | None = None, prepared_statements: bool = 
     # hide_parameters: errors (and so logs) never carry statement parameters: ID numbers, hashes.
     # pre-ping (one round trip per checkout) finds a connection the server dropped before a webhook does.
     pool.setdefault("pool_pre_ping", True)
-    return create_engine(url, hide_parameters=True, connect_args=connect_args, **pool)
+    return create_engine(url, hide_parameters=True, connect_args=connect_args, **JSON_CODEC, **pool)
 
 
 class Database:

@@ -66,7 +66,9 @@ class AudioService:
             _, static, found = recent
         else:
             static, found = self._lookup(lang, prompt_id, text, dynamic)
-            if found is not None and self.recheck > 0:   # no audio yet: looked for every time
+            # A prompt without audio yet is looked for every time (a render shows at once); a
+            # read-out without (every balance its own text, rendered only when played) is not.
+            if (found is not None or dynamic) and self.recheck > 0:
                 if len(self._recent) >= self.CACHE_MAX:
                     self._recent.clear()
                 self._recent[key] = (now, static, found)
@@ -111,7 +113,9 @@ def capability(lang: str, key: str, text: str = "") -> str:
     """The query that lets the current call (the request's CallSid) fetch this render for a while."""
     from ivr.hotline.calls import valid_sid
 
-    sid = request.values.get("CallSid", "") if has_request_context() else ""
+    from ivr.web.incoming import current_request, has_incoming_request
+
+    sid = current_request().values.get("CallSid", "") if has_incoming_request() else ""
     sid = sid if valid_sid(sid) else ""
     seconds = int(current_app.config.get("DYNAMIC_AUDIO_SECONDS") or DYNAMIC_SECONDS)
     expires = (int(time.time()) // 60 + 1) * 60 + seconds   # whole minutes: the TwiML memo still helps

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 from urllib.parse import urljoin
 
-from flask import Response, current_app, request, url_for
+from flask import Response, current_app
+
+from ivr.web.incoming import current_request
 
 from ivr.web.twiml import Renderer
 
@@ -43,14 +45,18 @@ def _audio_url(speak, render: bool) -> str | None:
 
 
 def _url(endpoint: str) -> str:
-    """``_absolute(url_for(endpoint))``, remembered per app, mount point and PUBLIC_URL."""
+    """``_absolute(url_for(endpoint))``, remembered per app, mount point and PUBLIC_URL. Built from
+    the URL map and the request's mount point, not ``url_for``: the webhook lane answers without
+    a request context."""
     cache = current_app.extensions.setdefault("ivr_webhook_urls", {})
-    key = (endpoint, request.script_root, current_app.config.get("PUBLIC_URL"))
+    script_root = current_request().script_root
+    key = (endpoint, script_root, current_app.config.get("PUBLIC_URL"))
     url = cache.get(key)
     if url is None:
         if len(cache) > 256:   # mount points come from the request (X-Forwarded-Prefix): stay bounded
             cache.clear()
-        url = cache[key] = _absolute(url_for(endpoint))
+        path = current_app.url_map.bind("localhost", script_name=script_root or "/").build(endpoint)
+        url = cache[key] = _absolute(path)
     return url
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import current_app, g, has_request_context, request
+from flask import current_app, g, has_app_context, has_request_context, request
 
 TEST_NOW_HEADER = "X-IVR-Test-Now"
 ACK_HEADER = "X-IVR-Test-Clock"
@@ -36,7 +36,9 @@ def now_setting():
             else:
                 g.ivr_test_clock = True
                 return moment
-    return current_app.config.get("NOW") if has_request_context() else None
+    # An app context without a request: the webhook lane (which leaves requests naming a time to
+    # Flask, so only the NOW setting applies), a command. No app at all: the real time.
+    return current_app.config.get("NOW") if has_app_context() else None
 
 
 def init_app(app) -> None:

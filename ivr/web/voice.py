@@ -10,12 +10,13 @@ import time
 from contextlib import contextmanager
 from functools import wraps
 
-from flask import Blueprint, current_app, g, request
+from flask import Blueprint, current_app, g
 from sqlalchemy.orm import Session
 
 from ivr.hotline.calls import parse_now, valid_sid
 from ivr.engine import CallEnv
 from ivr.logs import log_webhook
+from ivr.web.incoming import current_request
 from ivr.web.reply import apology, describe_error, last_resort_apology, printable, renderer, twiml
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
@@ -71,7 +72,7 @@ def call_env() -> CallEnv:
 
     # The services work on the webhook's own connection (one pooled connection per webhook).
     return CallEnv(now=parse_now(now_setting()), services=_hotline().services.on(g.get("ivr_conn")),
-                   caller=request.values.get("From"), hours_text=hours_text)
+                   caller=current_request().values.get("From"), hours_text=hours_text)
 
 
 class _LazySession:
@@ -134,15 +135,16 @@ def logged(failure: str, recover, *, message: str = "webhook", level: int = logg
         @wraps(view)
         def timed():
             started = time.perf_counter()
-            sid = request.values.get("CallSid", "")
+            req = current_request()
+            sid = req.values.get("CallSid", "")
             try:
                 response, fields = view(sid)
             except Exception as exc:
-                log_webhook(logging.ERROR, failure, call=_log_sid(sid), route=request.path,
+                log_webhook(logging.ERROR, failure, call=_log_sid(sid), route=req.path,
                             error=describe_error(exc), ms=_ms(started))
                 current_app.logger.debug("%s", failure, exc_info=True)
                 return recover(sid)
-            log_webhook(level, message, call=_log_sid(sid), route=request.path, **fields, ms=_ms(started))
+            log_webhook(level, message, call=_log_sid(sid), route=req.path, **fields, ms=_ms(started))
             return response
 
         return timed
@@ -163,7 +165,7 @@ def webhook(handler=None, *, new_call: bool = False):
 
     def answer(sid: str):
         hotline = _hotline()
-        form = request.values
+        form = current_request().values
         g.ivr_call = None
         if not valid_sid(sid):
             raise ValueError("missing or malformed CallSid")
@@ -287,11 +289,11 @@ def hold(sid: str):
 @logged("status callback failed", _empty)
 def status_callback(sid: str):
     """Twilio's status callback: completes the call record with its duration."""
-    duration = _seconds(request.values.get("CallDuration"))
-    status = request.values.get("CallStatus", "")
+    duration = _seconds(current_request().values.get("CallDuration"))
+    status = current_request().values.get("CallStatus", "")
     status = status if status in CALL_STATUSES else None
     # Progress events (initiated, ringing, answered: a number may ask for them) do not end the call.
-    progress = request.values.get("CallStatus", "") in ("initiated", "queued", "ringing", "in-progress")
+    progress = current_request().values.get("CallStatus", "") in ("initiated", "queued", "ringing", "in-progress")
     if valid_sid(sid) and not progress:
         with _hotline().transaction() as session:
             _hotline().calls.complete(session, sid, duration, status)
@@ -303,7 +305,7 @@ def status_callback(sid: str):
 def fallback(sid: str):
     """Twilio's fallback URL: the primary webhook failed; apologise and note the error code."""
     hotline = _hotline()
-    code = "".join(c for c in request.values.get("ErrorCode", "") if c.isascii() and c.isalnum())[:16] or "unknown"
+    code = "".join(c for c in current_request().values.get("ErrorCode", "") if c.isascii() and c.isalnum())[:16] or "unknown"
     language = None
     try:
         if valid_sid(sid):
@@ -312,7 +314,7 @@ def fallback(sid: str):
                 language = state.language if state else None
                 hotline.calls.record_error(session, sid, code)
     except Exception as exc:
-        log_webhook(logging.ERROR, "fallback could not record", call=_log_sid(sid), route=request.path,
+        log_webhook(logging.ERROR, "fallback could not record", call=_log_sid(sid), route=current_request().path,
                     error=describe_error(exc))
     return apology(language or None), {"error_code": code,
-                                       "error_url": printable(request.values.get("ErrorUrl", ""), 200)}
+                                       "error_url": printable(current_request().values.get("ErrorUrl", ""), 200)}

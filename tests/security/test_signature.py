@@ -349,8 +349,10 @@ def test_development_mode_accepts_unsigned_and_says_so_once_per_process(tmp_path
     warnings = [r for r in caplog.records if r.getMessage().startswith("DEVELOPMENT MODE")]
     assert len(warnings) == 1
     assert "TWILIO_AUTH_TOKEN" in warnings[0].getMessage()
-    # A forked worker is another process: it says it again, once.
+    # A forked worker is another process: it says it again, once (what os.register_at_fork runs
+    # in the child; a real fork is tests/web/test_server.py's business).
     monkeypatch.setattr(security.os, "getpid", lambda: -12345)
+    security._forget_dev_mode_logged()
     caller.press("2")
     caller.press("3")
     warnings = [r for r in caplog.records if r.getMessage().startswith("DEVELOPMENT MODE")]
@@ -389,3 +391,18 @@ def test_get_query_is_checked_as_sent_not_as_werkzeug_decodes_it(signed_app):
     decoded = path.replace("%2A", "*").replace("%E4%BD%A0%7E", "你~")
     response = client.get(path, headers={"X-Twilio-Signature": sign("http://localhost" + decoded, None)})
     assert response.status_code == 403
+
+
+def test_a_forked_worker_says_development_mode_again(tmp_path):
+    """The real fork: the child forgets that its parent already said it."""
+    import os
+
+    security.log_dev_mode_once()
+    assert security._dev_mode_logged_pid == os.getpid()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:   # the child: report what it remembers, then leave at once
+        os.write(write, b"forgot" if security._dev_mode_logged_pid is None else b"remembered")
+        os._exit(0)
+    os.waitpid(pid, 0)
+    assert os.read(read, 20) == b"forgot"

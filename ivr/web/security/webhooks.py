@@ -108,12 +108,21 @@ def _signed_params(req):
     return req.form
 
 
-def _log_dev_mode_once() -> None:
+def _forget_dev_mode_logged() -> None:
     global _dev_mode_logged_pid
-    if _dev_mode_logged_pid != os.getpid():
+    _dev_mode_logged_pid = None
+
+
+# A forked worker logs it again. (Not os.getpid() per request: a system call on every webhook.)
+os.register_at_fork(after_in_child=_forget_dev_mode_logged)
+
+
+def log_dev_mode_once() -> None:
+    global _dev_mode_logged_pid
+    if _dev_mode_logged_pid is None:
         _dev_mode_logged_pid = os.getpid()
         log_webhook(logging.WARNING, "DEVELOPMENT MODE: TWILIO_AUTH_TOKEN is not set, so webhook "
-                    "signatures are NOT checked", pid=os.getpid())
+                    "signatures are NOT checked", pid=_dev_mode_logged_pid)
 
 
 def verify_request(token: str, req=None) -> tuple[bool, str, str]:
@@ -148,7 +157,7 @@ def _check_signature():
         raise RequestEntityTooLarge()   # -> the apology, status 200 (issue 16), signed or not
     token = current_app.config.get("TWILIO_AUTH_TOKEN")
     if not token:
-        _log_dev_mode_once()
+        log_dev_mode_once()
         return None
     ok, reason, url = verify_request(token)
     if ok:

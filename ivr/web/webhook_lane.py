@@ -1,0 +1,108 @@
+"""The webhook lane: Twilio's form POSTs to the voice routes, answered without Flask's request machinery.
+
+Why: a menu webhook's own work (load the call, run the engine, save, render the memoized TwiML)
+costs about as much as Flask's request context, URL matching, session, hooks and response
+handling around it; with them the hotline served 0.5x the requests of a stateless Twilio app
+(docs/benchmarks.md, issue 17). The lane calls the same view functions of ``ivr.web.voice``, under
+an app context only, with the request it read itself (``ivr.web.incoming``); what Flask's
+``before_request`` hook does for a webhook (body cap, X-Twilio-Signature) it does with the same
+functions (``ivr.web.security.webhooks``).
+
+It takes only the requests it answers exactly as Flask would: a POST to one of the voice routes,
+url-encoded, a Content-Length within ``WEBHOOK_MAX_BYTES``, no query string, no test-clock header,
+a valid signature when ``TWILIO_AUTH_TOKEN`` is set. Anything else, a refusal included (a bad
+signature gets its 403 and its log line from Flask), goes to Flask with the body untouched.
+``IVR_WEBHOOK_LANE=false`` sends everything to Flask (the benchmark's before/after).
+"""
+from __future__ import annotations
+
+import io
+import logging
+
+from flask import Flask
+
+from ivr.logs import log_webhook
+from ivr.web.incoming import answering
+from ivr.web.forms import FORM, WebhookRequest
+from ivr.web.reply import describe_error, last_resort_apology
+from ivr.web.security.webhooks import WEBHOOK_PREFIX, log_dev_mode_once, verify_request
+from ivr.web.test_clock import TEST_NOW_HEADER
+
+_TEST_NOW = "HTTP_" + TEST_NOW_HEADER.upper().replace("-", "_")
+
+
+class WebhookLane:
+    """WSGI middleware in front of the Flask app's own ``wsgi_app`` (inside ProxyFix, so the
+    scheme and host it checks signatures with are the ones Twilio used)."""
+
+    def __init__(self, app: Flask, inner):
+        self.app = app
+        self.inner = inner
+        self._routes: dict[str, str] | None = None
+
+    def routes(self) -> dict[str, str]:
+        """Path -> endpoint of the voice blueprint's fixed routes (read once, after registration)."""
+        if self._routes is None:
+            self._routes = {r.rule: r.endpoint for r in self.app.url_map.iter_rules()
+                            if r.rule.startswith(WEBHOOK_PREFIX) and not r.arguments
+                            and r.endpoint.startswith("voice.")}
+        return self._routes
+
+    def __call__(self, environ, start_response):
+        endpoint = self.routes().get(environ.get("PATH_INFO", ""))
+        size = self._takes(environ) if endpoint is not None else None
+        if size is None:
+            return self.inner(environ, start_response)
+        data = environ["wsgi.input"].read(size) if size else b""
+        environ["wsgi.input"] = io.BytesIO(data)   # whoever answers reads the body from here
+        if len(data) != size:
+            return self.inner(environ, start_response)   # Flask's answer to a short body
+        request = WebhookRequest(environ)
+        request.max_content_length = self.app.config.get("WEBHOOK_MAX_BYTES")
+        request.__dict__["values"] = request.form   # = args + form: the lane takes no query string
+        with self.app.app_context():
+            config = self.app.config
+            token = config.get("TWILIO_AUTH_TOKEN")
+            if token:
+                if not verify_request(token, request)[0]:
+                    environ["wsgi.input"] = io.BytesIO(data)
+                    return self.inner(environ, start_response)   # Flask refuses and logs it
+            else:
+                log_dev_mode_once()
+            with answering(request):
+                try:
+                    response = self.app.view_functions[endpoint]()
+                except Exception as exc:   # the views answer every failure; this is the last line
+                    log_webhook(logging.ERROR, "webhook failed outside its handler", call="-",
+                                route=request.path, error=describe_error(exc))
+                    response = last_resort_apology()
+        if response.is_sequence and not response.direct_passthrough:   # what the views give: one text
+            start_response(response.status, response.headers.to_wsgi_list())
+            return response.response
+        return response(environ, start_response)
+
+    def _takes(self, environ) -> int | None:
+        """The body's size when the lane answers this request, else None."""
+        if (environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING")
+                or "HTTP_TRANSFER_ENCODING" in environ or _TEST_NOW in environ
+                or environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() != FORM):
+            return None
+        config = self.app.config
+        if not config.get("WEBHOOK_LANE", True):
+            return None
+        length = environ.get("CONTENT_LENGTH", "")
+        if not (length.isascii() and length.isdigit()):
+            return None
+        size = int(length)
+        limit = config.get("WEBHOOK_MAX_BYTES")
+        return size if limit is None or size <= limit else None
+
+
+def init_app(app: Flask) -> None:
+    """Put the lane in front of Flask, inside ProxyFix when ``IVR_TRUST_PROXY`` installed one."""
+    from werkzeug.middleware.proxy_fix import ProxyFix
+
+    if isinstance(app.wsgi_app, ProxyFix):
+        app.wsgi_app.app = WebhookLane(app, app.wsgi_app.app)
+    else:
+        app.wsgi_app = WebhookLane(app, app.wsgi_app)
