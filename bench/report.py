@@ -613,21 +613,42 @@ def _changes(r: dict, w) -> None:
     w("## What was changed, and the figures before and after\n")
     before = (r.get("http") or {}).get("before_commit") or BEFORE_COMMIT
     w(f"### Issue 17 (this run's **before** = commit `{before[:10]}`, main when the round began)\n")
-    w("The yardsticks and the server choice (the hot path itself is another branch's work; its changes show in "
-      "the after rows once merged):\n")
-    w("- `bench/stateless.py`, the stateless Twilio-style app, in section 1's rounds and section 7; "
-      "`bench/servers.py` (section 7), `bench/postgres.py` (section 8); `bench/run.py --merge`.")
-    w("- `ivr/web/server.py`: `ivr serve --server gunicorn|gunicorn-gthread` (`--threads`, `--max-requests`); the "
-      "gthread worker keeps the sync worker's request timeout (gunicorn's own does not: it keeps beating while a "
-      "request hangs). The default follows section 7.")
-    w("- `IVR_DATABASE_PREPARED_STATEMENTS=false` for pgbouncer in transaction mode (section 8).")
-    w("- `bench/ceiling.py`: its stand-in database has an `engine` again (the ceiling's workers failed to boot "
-      "since the menu-versions commit added a `post_fork` hook).\n")
+    w("Round 4, the webhook lane (what the rows below compare; rounds 1–3 of issue 17 are listed after them):\n")
+    w("- `ivr/web/webhook_lane.py`: Twilio's form POSTs to the voice routes are answered by the same views "
+      "without Flask's request machinery (request context, URL matching, session, hooks, error handlers, the "
+      "Response object): an app context, the form read once, the signature checked with the same function, the "
+      "call webhooks through `ivr.web.voice.respond` straight to WSGI. Anything else (a query string, a GET, a "
+      "test-clock header, another body type, an oversized or short body, a bad signature) goes to Flask as "
+      "before; `IVR_WEBHOOK_LANE=false` sends everything there. `tests/web/test_webhook_lane.py` compares every "
+      "answer and stored state of random calls with the lane on and off.")
+    w("- `ivr/web/voice.py`: a call handler gets one `Webhook` (form, state, menu version, connection) instead "
+      "of reading `flask.g`, `flask.request` and `current_app` (18 context-local lookups per webhook).")
+    w("- JSON columns through orjson (the call state is written and read on every webhook).")
+    w("- `ivr/web/forms.py`: the Twilio form's short parse was skipped under gunicorn (it sets "
+      "`wsgi.input_terminated`), so every served webhook paid werkzeug's general form parser; values without "
+      "`%` or `+` are no longer unquoted.")
+    w("- Read-outs (a balance) without audio are not looked for on disk on every webhook "
+      "(`IVR_AUDIO_RECHECK_SECONDS`); `ivr serve` builds log records without caller, thread and process-name "
+      "lookups (the logging HOWTO's switches); the development-mode notice no longer calls `getpid()` per "
+      "webhook.")
+    w("- Measured and not kept: retrying the save's SQLite write in short pauses instead of SQLite's busy "
+      "handler (strace showed the workers' sleeps were the WAL reader's microsecond retries, not 1 ms busy "
+      "waits; no change).\n")
     _this_round(r, w)
     _older_rounds(w)
 
 
 def _older_rounds(w) -> None:
+    w("### Issue 17, rounds 1–3 (commit `328d76fcc3` → `f2b666f`)\n")
+    w("- The yardsticks and the server choice: `bench/stateless.py`, the stateless Twilio-style app, in section 1's "
+      "rounds and section 7; `bench/servers.py` (section 7), `bench/postgres.py` (section 8); "
+      "`bench/run.py --merge`. `ivr serve --server gunicorn|gunicorn-gthread` (`--threads`, `--max-requests`); "
+      "the gthread worker keeps the sync worker's request timeout. `IVR_DATABASE_PREPARED_STATEMENTS=false` for "
+      "pgbouncer in transaction mode.")
+    w("- The hot path (docs/hotpath.md, CPU-time A/B on a loaded machine): one pooled connection per webhook "
+      "shared with the account service, dynamic read-outs through the TwiML memo, no per-webhook `stat` for "
+      "audio, pool settings as `IVR_DB_*`, PostgreSQL webhooks in autocommit: navigation 1.36×, lookup 1.57× "
+      "less CPU per webhook than `328d76fcc3`.\n")
     w("### Issue 8, round 2 (commit `" + ROUND2_BEFORE + "` → `d711db8`)\n")
     w("The previous run (2026-11-26) missed the throughput targets, the lookup p99 and peak RSS (102 MB). Profiles "
       "of the lookup webhook put 44% of its time in `AccountService.balances()`: a new ORM Session and a freshly "
@@ -728,8 +749,10 @@ def _left(r: dict, w) -> None:
     look = [x["lookup"]["ratio_stateless"] for x in h.values() if "ratio_stateless" in x.get("lookup", {})]
     w("## What is left\n")
     if nav and min(nav) < NAV_STATELESS:
-        w(f"- **Navigation ≥ {NAV_STATELESS}× the stateless app is not met** ({f2(min(nav))}–{f2(max(nav))}×): the "
-          "hot path's work (another branch of issue 17). Section 1's ladder shows where the time goes.")
+        w(f"- **Navigation ≥ {NAV_STATELESS}× the stateless app is not met** ({f2(min(nav))}–{f2(max(nav))}×). "
+          "What is left of the gap (docs/hotpath.md, round 4): the committed SQLite write itself, dearer with two "
+          "worker processes on two cores than with one (one worker alone: 0.84× at concurrency 10), and the log "
+          "line the stateless app does not write (about a tenth). Section 1's ladder shows the steps.")
     if look and min(look) < LOOKUP_STATELESS:
         w(f"- **Lookups ≥ {LOOKUP_STATELESS}× the stateless app is not met** ({f2(min(look))}–{f2(max(look))}×).")
     c50 = h.get("50", {})
@@ -745,8 +768,8 @@ def _left(r: dict, w) -> None:
         w(f"- **PostgreSQL as shipped is under {PG_TARGET}× SQLite** (concurrency {', '.join(slow)}): each webhook's "
           "commit waits for a WAL flush (`fdatasync`, ~4 ms on this machine's disk; section 8). With asynchronous "
           "commit it is not; doing that only for the webhook's call-state transaction (`SET LOCAL "
-          "synchronous_commit = off` in the webhook transaction, password changes and loss reports staying "
-          "synchronous) is the hot path's to decide.")
+          "synchronous_commit = off` for the call-state writes only, password changes, lockouts and loss reports "
+          "staying synchronous) is the next step; not done: it gives up the last commits of a PostgreSQL crash.")
     w("- **200 calls/s in-process** is impossible with one scrypt check per call (section 2), and scrypt stays: "
       "it is what makes a stolen database of 6-digit passwords expensive to brute-force. Without it, see the "
       "cheap-hash row.")

@@ -13,6 +13,7 @@ it; it imports neither.
 """
 from __future__ import annotations
 
+import logging
 from urllib.parse import urljoin
 
 from flask import Response, current_app
@@ -76,6 +77,20 @@ def apology(language: str | None = None) -> Response:
     Raises when it cannot be rendered (see :func:`last_resort_apology`)."""
     engine = current_app.extensions["ivr_hotline"].engine
     return twiml(renderer("say").render(engine.apology(language)))
+
+
+def apology_twiml(language: str | None = None) -> str:
+    """:func:`apology`'s TwiML, falling back like :func:`last_resort_apology`: never raises."""
+    try:
+        return renderer("say").render(current_app.extensions["ivr_hotline"].engine.apology(language))
+    except Exception as exc:
+        from ivr.logs import log_webhook
+
+        log_webhook(logging.ERROR, "apology could not be rendered", language=language or "all",
+                    error=describe_error(exc))
+        if language is not None:
+            return apology_twiml(None)
+        return LAST_RESORT_TWIML
 
 
 def last_resort_apology() -> Response:

@@ -10,14 +10,15 @@ import time
 from contextlib import contextmanager
 from functools import wraps
 
-from flask import Blueprint, current_app, g
+from flask import Blueprint, current_app
 from sqlalchemy.orm import Session
 
 from ivr.hotline.calls import parse_now, valid_sid
 from ivr.engine import CallEnv
 from ivr.logs import log_webhook
 from ivr.web.incoming import current_request
-from ivr.web.reply import apology, describe_error, last_resort_apology, printable, renderer, twiml
+from ivr.web.reply import (apology, apology_twiml, describe_error, last_resort_apology, printable, renderer,
+                           twiml)
 
 bp = Blueprint("voice", __name__, url_prefix="/voice")
 
@@ -52,27 +53,38 @@ def _hotline():
     return current_app.extensions["ivr_hotline"]
 
 
-def _engine():
-    """The engine of the menu version this webhook's call runs on (set by ``webhook``)."""
-    return g.ivr_flow.engine
+class Webhook:
+    """One call webhook being answered, apart from Flask: what its handler reads (the form, the
+    call's state, its menu version, the webhook's connection) and what the apology needs when
+    something fails (the call as far as it was loaded)."""
 
+    __slots__ = ("hotline", "sid", "form", "now", "conn", "session", "state", "flow")
 
-def _new_call(sid: str, *, at_top: bool = False):
-    """A new call, on the current menu version, pinned to it in its state."""
-    flow = g.ivr_flow = _hotline().versions.current()
-    state = flow.engine.new_call(sid, at_top=at_top)
-    state.version = flow.id
-    return state
+    def __init__(self, hotline, sid: str, form, now):
+        self.hotline = hotline
+        self.sid = sid
+        self.form = form
+        self.now = now
+        self.conn = self.session = self.state = self.flow = None
 
+    @property
+    def engine(self):
+        """The engine of the menu version this call runs on."""
+        return self.flow.engine
 
-def call_env() -> CallEnv:
-    from ivr.tts.readout import hours_text
+    def env(self) -> CallEnv:
+        from ivr.tts.readout import hours_text
 
-    from ivr.web.test_clock import now_setting
+        # The services work on the webhook's own connection (one pooled connection per webhook).
+        return CallEnv(now=self.now, services=self.hotline.services.on(self.conn), caller=self.form.get("From"),
+                       hours_text=hours_text)
 
-    # The services work on the webhook's own connection (one pooled connection per webhook).
-    return CallEnv(now=parse_now(now_setting()), services=_hotline().services.on(g.get("ivr_conn")),
-                   caller=current_request().values.get("From"), hours_text=hours_text)
+    def new_call(self, *, at_top: bool = False):
+        """A new call, on the current menu version, pinned to it in its state."""
+        flow = self.flow = self.hotline.versions.current()
+        state = flow.engine.new_call(self.sid, at_top=at_top)
+        state.version = flow.id
+        return state
 
 
 class _LazySession:
@@ -103,7 +115,7 @@ class _LazySession:
 def _webhook_transaction(hotline):
     """What ``hotline.transaction()`` gives, for the hot path: one transaction on one connection,
     committed when the block succeeds and rolled back when it raises; yields (connection, session).
-    The account service works on this connection too (``call_env``); a write of its commits the
+    The account service works on this connection too (``Webhook.env``); a write of its commits the
     transaction so far and begins the next (see ivr.accounts.service). On PostgreSQL the connection
     runs in autocommit: each statement is its own transaction, the save durable when it returns."""
     with hotline.db.engine.connect() as conn:
@@ -111,12 +123,10 @@ def _webhook_transaction(hotline):
             conn.execution_options(isolation_level="AUTOCOMMIT")   # (docs/benchmarks.md, round 3)
         conn.begin()
         session = _LazySession(conn)
-        g.ivr_conn = conn
         try:
             yield conn, session
             conn.commit()
         finally:
-            g.ivr_conn = None
             session.close()   # an uncommitted transaction is rolled back when the connection closes
 
 
@@ -152,47 +162,73 @@ def logged(failure: str, recover, *, message: str = "webhook", level: int = logg
     return wrap
 
 
-def webhook(handler=None, *, new_call: bool = False):
-    """Wrap a call handler(session, state, form) -> Reply: the call's state loaded before it and
-    saved after it in one transaction, the reply rendered as TwiML, the request logged
-    (``logged``) and, whatever fails, an apology in the caller's language.
+def answer_call(w: Webhook, handler, new_call: bool):
+    """Load the call, ask ``handler(w)`` for the reply, save: one transaction. With ``new_call``
+    (the incoming call) a new call on the current menu version; otherwise the stored one, and a
+    call this hotline does not know (its state lost, or a webhook of another app) starts at the
+    top menu without asking the handler."""
+    hotline = w.hotline
+    if not valid_sid(w.sid):
+        raise ValueError("missing or malformed CallSid")
+    hotline.versions.current()   # its periodic check, before this webhook holds a connection
+    with _webhook_transaction(hotline) as (w.conn, w.session):
+        w.state = hotline.calls.load(w.conn, w.sid)
+        w.flow = hotline.versions.for_call(w.state.version if w.state else None)
+        if new_call:
+            w.state = w.new_call()
+            reply = handler(w)
+        elif w.state is None:   # not a call we know: it starts at the top menu
+            w.state = w.new_call(at_top=True)
+            reply = w.engine.start(w.state, w.env())
+        else:
+            reply = handler(w)
+        w.session.flush()   # the handler's ORM work (a voicemail) first, as autoflush did
+        hotline.calls.save(w.conn, w.state, caller=w.form.get("From"))
+    return reply
 
-    The handler always gets a call: with ``new_call`` (the incoming call) a new one on the current
-    menu version; otherwise the stored one, and a call this hotline does not know (its state lost,
-    or a webhook of another app) starts at the top menu without asking the handler."""
+
+def respond(hotline, handler, new_call: bool, form, path: str, now) -> tuple[str, bool]:
+    """A call webhook, whichever way it came in (Flask's view below or ``ivr.web.webhook_lane``):
+    (TwiML, whether the caller is keying something sensitive). Timed and logged, one line; whatever
+    fails, the apology in the caller's language (the ERROR line names the reason, never details)."""
+    started = time.perf_counter()
+    sid = form.get("CallSid", "")
+    w = Webhook(hotline, sid, form, now)
+    try:
+        reply = answer_call(w, handler, new_call)
+        xml = renderer().render(reply)
+    except Exception as exc:
+        log_webhook(logging.ERROR, "webhook failed", call=_log_sid(sid), route=path,
+                    error=describe_error(exc), ms=_ms(started))
+        current_app.logger.debug("webhook failed", exc_info=True)
+        return apology_twiml(_apology_language(hotline, sid, w.state)), False
+    log_webhook(logging.INFO, "webhook", call=_log_sid(sid), route=path, menu=reply.menu,
+                outcome=reply.outcome, ms=_ms(started))
+    return xml, bool(getattr(reply.end, "sensitive", False))
+
+
+SENSITIVE_HEADER = ("X-IVR-Sensitive-Input", "1")   # local phones mask what is typed here
+
+
+def call_webhook(handler=None, *, new_call: bool = False):
+    """Make a call handler ``handler(w: Webhook) -> Reply`` a Flask view (``respond``). The view
+    carries the handler, so the webhook lane calls ``respond`` with it directly."""
     if handler is None:
-        return lambda h: webhook(h, new_call=new_call)
+        return lambda h: call_webhook(h, new_call=new_call)
 
-    def answer(sid: str):
-        hotline = _hotline()
-        form = current_request().values
-        g.ivr_call = None
-        if not valid_sid(sid):
-            raise ValueError("missing or malformed CallSid")
-        hotline.versions.current()   # its periodic check, before this webhook holds a connection
-        with _webhook_transaction(hotline) as (conn, session):
-            state = g.ivr_call = hotline.calls.load(conn, sid)
-            g.ivr_flow = hotline.versions.for_call(state.version if state else None)
-            if new_call:
-                state = _new_call(sid)
-                reply = handler(session, state, form)
-            elif state is None:   # not a call we know: it starts at the top menu
-                state = _new_call(sid, at_top=True)
-                reply = _engine().start(state, call_env())
-            else:
-                reply = handler(session, state, form)
-            g.ivr_call = state
-            session.flush()   # the handler's ORM work (a voicemail) first, as autoflush did
-            hotline.calls.save(conn, state, caller=form.get("From"))
-        response = twiml(renderer().render(reply))
-        if getattr(reply.end, "sensitive", False):  # local phones mask what is typed here
-            response.headers["X-IVR-Sensitive-Input"] = "1"
-        return response, {"menu": reply.menu, "outcome": reply.outcome}
+    @wraps(handler)
+    def view():
+        from ivr.web.test_clock import now_setting
 
-    def recover(sid: str):
-        return apology(_apology_language(_hotline(), sid, g.get("ivr_call")))
+        req = current_request()
+        xml, sensitive = respond(_hotline(), handler, new_call, req.values, req.path, parse_now(now_setting()))
+        response = twiml(xml)
+        if sensitive:
+            response.headers[SENSITIVE_HEADER[0]] = SENSITIVE_HEADER[1]
+        return response
 
-    return logged("webhook failed", recover)(wraps(handler)(answer))
+    view.call_handler = (handler, new_call)
+    return view
 
 
 def _apology_language(hotline, sid: str, state) -> str | None:
@@ -211,43 +247,44 @@ def _apology_language(hotline, sid: str, state) -> str | None:
 
 
 @bp.route("", methods=["POST", "GET"], endpoint="incoming")
-@webhook(new_call=True)
-def incoming(session, state, form):
-    return _engine().start(state, call_env())
+@call_webhook(new_call=True)
+def incoming(w: Webhook):
+    return w.engine.start(w.state, w.env())
 
 
 @bp.route("/input", methods=["POST", "GET"], endpoint="input")
-@webhook
-def gathered(session, state, form):
+@call_webhook
+def gathered(w: Webhook):
+    form = w.form
     said = form.get("SpeechResult", "")
     if not form.get("Digits") and said.strip():
         from ivr.engine.speech import confidence
 
-        return _engine().on_speech(state, said, confidence(form.get("Confidence")), call_env())
-    return _engine().on_digits(state, form.get("Digits", ""), call_env())
+        return w.engine.on_speech(w.state, said, confidence(form.get("Confidence")), w.env())
+    return w.engine.on_digits(w.state, form.get("Digits", ""), w.env())
 
 
 @bp.route("/timeout", methods=["POST", "GET"], endpoint="timeout")
-@webhook
-def timed_out(session, state, form):
-    return _engine().on_timeout(state, call_env())
+@call_webhook
+def timed_out(w: Webhook):
+    return w.engine.on_timeout(w.state, w.env())
 
 
 @bp.route("/dial-status", methods=["POST", "GET"], endpoint="dial_status")
-@webhook
-def dial_status(session, state, form):
-    status = form.get("DialCallStatus") or form.get("QueueResult") or "failed"
-    return _engine().on_dial_result(state, status, call_env())
+@call_webhook
+def dial_status(w: Webhook):
+    status = w.form.get("DialCallStatus") or w.form.get("QueueResult") or "failed"
+    return w.engine.on_dial_result(w.state, status, w.env())
 
 
 @bp.route("/recorded", methods=["POST", "GET"], endpoint="recorded")
-@webhook
-def recorded(session, state, form):
-    duration = _seconds(form.get("RecordingDuration")) or 0
-    url = _recording_url(form.get("RecordingUrl"))
+@call_webhook
+def recorded(w: Webhook):
+    duration = _seconds(w.form.get("RecordingDuration")) or 0
+    url = _recording_url(w.form.get("RecordingUrl"))
     if duration > 0 and url:
-        _hotline().calls.add_voicemail(session, state.call_sid, url, duration)
-    return _engine().on_recording(state, duration if url else 0, call_env())
+        w.hotline.calls.add_voicemail(w.session, w.state.call_sid, url, duration)
+    return w.engine.on_recording(w.state, duration if url else 0, w.env())
 
 
 def _pause():

@@ -20,15 +20,32 @@ import io
 import logging
 
 from flask import Flask
+from werkzeug.datastructures import MultiDict
 
+from ivr.hotline.calls import parse_now
 from ivr.logs import log_webhook
 from ivr.web.incoming import answering
-from ivr.web.forms import FORM, WebhookRequest
+from ivr.web.forms import FORM, WebhookRequest, parse_form
 from ivr.web.reply import describe_error, last_resort_apology
 from ivr.web.security.webhooks import WEBHOOK_PREFIX, log_dev_mode_once, verify_request
-from ivr.web.test_clock import TEST_NOW_HEADER
+from ivr.web.test_clock import TEST_NOW_HEADER, now_setting
+from ivr.web.voice import SENSITIVE_HEADER, respond
 
 _TEST_NOW = "HTTP_" + TEST_NOW_HEADER.upper().replace("-", "_")
+
+
+class LaneRequest:
+    """What the voice views read of a request (``ivr.web.incoming``): its form as ``values`` (the
+    same MultiDict werkzeug would make: tests/web/test_forms.py), path and mount point, as
+    werkzeug gives them for the lane's requests (an ASCII path it matched exactly)."""
+
+    __slots__ = ("environ", "values", "form", "path", "script_root")
+
+    def __init__(self, environ, body: bytes):
+        self.environ = environ
+        self.values = self.form = MultiDict(parse_form(body.decode()))
+        self.path = environ["PATH_INFO"]
+        self.script_root = environ.get("SCRIPT_NAME", "").encode("latin-1").decode("utf-8", "replace").rstrip("/")
 
 
 class WebhookLane:
@@ -57,21 +74,35 @@ class WebhookLane:
         environ["wsgi.input"] = io.BytesIO(data)   # whoever answers reads the body from here
         if len(data) != size:
             return self.inner(environ, start_response)   # Flask's answer to a short body
-        request = WebhookRequest(environ)
-        request.max_content_length = self.app.config.get("WEBHOOK_MAX_BYTES")
-        request.__dict__["values"] = request.form   # = args + form: the lane takes no query string
         with self.app.app_context():
-            config = self.app.config
-            token = config.get("TWILIO_AUTH_TOKEN")
-            if token:
+            token = self.app.config.get("TWILIO_AUTH_TOKEN")
+            if token:   # the signature check needs werkzeug's whole request (headers, host, scheme)
+                request = WebhookRequest(environ)
+                request.max_content_length = self.app.config.get("WEBHOOK_MAX_BYTES")
+                request.__dict__["values"] = request.form   # = args + form: no query string here
                 if not verify_request(token, request)[0]:
                     environ["wsgi.input"] = io.BytesIO(data)
                     return self.inner(environ, start_response)   # Flask refuses and logs it
             else:
+                try:
+                    request = LaneRequest(environ, data)
+                except ValueError:   # not UTF-8: Flask's answer (an empty form)
+                    return self.inner(environ, start_response)
                 log_dev_mode_once()
+            view = self.app.view_functions[endpoint]
+            call = getattr(view, "call_handler", None)
             with answering(request):
                 try:
-                    response = self.app.view_functions[endpoint]()
+                    if call is not None:   # a call webhook: voice.respond, no Response object
+                        xml, sensitive = respond(self.app.extensions["ivr_hotline"], *call, request.values,
+                                                 request.path, parse_now(now_setting()))
+                        body = xml.encode()
+                        headers = [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))]
+                        if sensitive:
+                            headers.append(SENSITIVE_HEADER)
+                        start_response("200 OK", headers)
+                        return [body]
+                    response = view()
                 except Exception as exc:   # the views answer every failure; this is the last line
                     log_webhook(logging.ERROR, "webhook failed outside its handler", call="-",
                                 route=request.path, error=describe_error(exc))
