@@ -9,6 +9,7 @@ not a valid number -- ``Anonymous``, ``client:bob``, garbage -- into the single 
 """
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 import phonenumbers
@@ -18,6 +19,13 @@ _MAX_LENGTH = 64        # longer is no phone number (and phonenumbers refuses pa
 
 
 def caller_key(text: object, region: str = "CN") -> str:
+    if isinstance(text, str) and len(text) <= _MAX_LENGTH:
+        return _caller_key(text, region)   # one parse per number and region (a call logs in more than once)
+    return INVALID
+
+
+@functools.lru_cache(maxsize=4096)
+def _caller_key(text: str, region: str) -> str:
     if not isinstance(text, str) or not text.strip() or len(text) > _MAX_LENGTH:
         return INVALID
     # NFKC: full-width digits and plus signs; then drop format characters (zero-width space, BOM).

@@ -91,16 +91,26 @@ def _latin1(text: str) -> str:
 
 
 _QUOTED: dict[str, str] = {}
+_QUOTED_PAIRS: dict[tuple, str] = {}
 
 
 def _urlencode(form: dict) -> str:
     """``urlencode(form)``, each text quoted once per process: a call's form repeats the same
     dozen names and values in every request (quoting was a tenth of a local call, issue 17)."""
     out = []
-    for name, value in form.items():
-        if type(name) is not str or type(value) is not str:
+    for pair in form.items():
+        try:
+            quoted = _QUOTED_PAIRS.get(pair)
+        except TypeError:   # an unhashable value (a list): urlencode's business
             return urlencode(form)
-        out.append(f"{_quoted(name)}={_quoted(value)}")
+        if quoted is None:
+            name, value = pair
+            if type(name) is not str or type(value) is not str:
+                return urlencode(form)
+            if len(_QUOTED_PAIRS) >= 4096:
+                _QUOTED_PAIRS.clear()
+            quoted = _QUOTED_PAIRS[pair] = f"{_quoted(name)}={_quoted(value)}"
+        out.append(quoted)
     return "&".join(out)
 
 
