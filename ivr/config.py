@@ -20,6 +20,8 @@ DEFAULTS: dict[str, object] = {
     "DATABASE_PREPARED_STATEMENTS": True,
     # false: every webhook through Flask's request machinery (ivr.web.webhook_lane; benchmarks).
     "WEBHOOK_LANE": True,
+    # PostgreSQL: a call-state save commits without waiting for the WAL flush (ivr.hotline.calls.CallStore).
+    "CALL_STATE_ASYNC_COMMIT": True,
     "MENUS_FILE": str(PROJECT_ROOT / "menus.toml"),
     "PROMPTS_DIR": str(PROJECT_ROOT / "prompts"),
     # None means: <instance>/audio
@@ -231,6 +233,7 @@ def read_config(overrides: dict | None = None, instance_path: str | None = None)
     config["DATABASE_PREPARED_STATEMENTS"] = parse_bool("DATABASE_PREPARED_STATEMENTS",
                                                         config["DATABASE_PREPARED_STATEMENTS"])
     config["WEBHOOK_LANE"] = parse_bool("WEBHOOK_LANE", config["WEBHOOK_LANE"])
+    config["CALL_STATE_ASYNC_COMMIT"] = parse_bool("CALL_STATE_ASYNC_COMMIT", config["CALL_STATE_ASYNC_COMMIT"])
     config["SAY_LANGUAGES"] = say_languages(config["SAY_VOICES"])
     check_numbers(config)
     check_admin_token(config)

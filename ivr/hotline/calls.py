@@ -14,7 +14,7 @@ import functools
 import datetime as dt
 import re
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, func, literal_column, select, true, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -90,13 +90,20 @@ class _Compiled:
 class _Statements:
     """The hot path's statements for one dialect."""
 
-    def __init__(self, dialect):
+    def __init__(self, dialect, async_commit: bool = False):
         table = Call.__table__
         self.load = _Compiled(select(table.c.state).where(table.c.call_sid == bindparam("sid")), dialect)
         self.state_result = table.c.state.type.dialect_impl(dialect).result_processor(dialect, None)
         insert = _INSERTS[dialect.name](table)
-        self.upsert = _Compiled(self._upsert(insert, _UPDATED), dialect, list(_INSERTED))
-        self.upsert_ended = _Compiled(self._upsert(insert, _UPDATED + ("ended_at",)), dialect, list(_INSERTED))
+        upsert, upsert_ended = self._upsert(insert, _UPDATED), self._upsert(insert, _UPDATED + ("ended_at",))
+        if async_commit and dialect.name == "postgresql":
+            # The save's own transaction (the webhook's connection is in autocommit) commits without
+            # waiting for its WAL flush: set_config(.., true) lasts until that commit. Nothing else
+            # changes: account writes stay synchronous (CallStore's docstring).
+            flag = func.set_config(literal_column("'synchronous_commit'"), literal_column("'off'"), true())
+            upsert, upsert_ended = upsert.returning(flag), upsert_ended.returning(flag)
+        self.upsert = _Compiled(upsert, dialect, list(_INSERTED))
+        self.upsert_ended = _Compiled(upsert_ended, dialect, list(_INSERTED))
         c = table.c
         self.outcome = _Compiled(select(c.outcome).where(c.call_sid == bindparam("sid")), dialect)
         self.complete = _Compiled(
@@ -121,16 +128,28 @@ def _connection(session) -> Connection:
 
 class CallStore:
     """``load`` and ``save`` take the webhook's Session (or a Core Connection) and work inside its
-    transaction; the caller commits."""
+    transaction; the caller commits.
 
-    def __init__(self):
+    ``async_commit`` (``IVR_CALL_STATE_ASYNC_COMMIT``, PostgreSQL only): a save's commit does not
+    wait for PostgreSQL to flush its WAL to disk (``synchronous_commit = off`` for that transaction
+    alone). What it risks is what SQLite's ``synchronous=NORMAL`` in WAL mode risks too: a crash of
+    the database server or the machine (not of a hotline process: kill -9 of a worker loses
+    nothing) may forget the last moments of saves, so a call then continues from a slightly older
+    menu or starts over. It cannot corrupt anything, and account writes (login counters, locks,
+    password changes, loss reports) stay synchronous. Issue 17: a navigation webhook on PostgreSQL
+    spent most of its time waiting for that flush. A save inside a longer transaction would make
+    the whole transaction asynchronous: the webhook's connection runs in autocommit, so there the
+    save is its own transaction."""
+
+    def __init__(self, async_commit: bool = False):
+        self.async_commit = async_commit
         self._statements: dict = {}   # dialect -> _Statements
 
     def _sql(self, conn: Connection) -> _Statements | None:
         dialect = conn.dialect
         sql = self._statements.get(dialect)
         if sql is None and dialect.name in _INSERTS:
-            sql = self._statements[dialect] = _Statements(dialect)
+            sql = self._statements[dialect] = _Statements(dialect, self.async_commit)
         return sql
 
     def load(self, session: Session | Connection, sid: str) -> CallState | None:

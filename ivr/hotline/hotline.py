@@ -27,7 +27,7 @@ class Hotline:
         # here (``ivr prompts render`` does them), only on a reload.
         versions.publish("startup", strict=True, render=False)
         services = account_flow.make_services(config, db)
-        return cls(versions, db, services, CallStore())
+        return cls(versions, db, services, CallStore(async_commit=config.get("CALL_STATE_ASYNC_COMMIT", True)))
 
     @property
     def engine(self) -> Engine:
