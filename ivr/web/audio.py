@@ -22,7 +22,7 @@ import logging
 import time
 from urllib.parse import quote, urlencode
 
-from flask import Blueprint, abort, current_app, has_request_context, request, send_file
+from flask import Blueprint, abort, current_app, request, send_file
 
 from ivr.tts.errors import TTSError
 from ivr.tts.store import SAFE_ID, PromptAudio, PromptFile

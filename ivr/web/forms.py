@@ -38,32 +38,39 @@ def parse_form(text: str) -> list[tuple[str, str]]:
     return items
 
 
+def plain_form_size(environ, limit: int | None) -> int | None:
+    """The body's size when ``environ`` is what Twilio sends (a POST of a url-encoded form with a
+    Content-Length within ``limit``, no chunked body), else None."""
+    length = environ.get("CONTENT_LENGTH", "")
+    if (environ.get("REQUEST_METHOD") == "POST" and length.isdigit() and length.isascii()
+            and "HTTP_TRANSFER_ENCODING" not in environ
+            and environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() == FORM):
+        size = int(length)
+        if limit is None or size <= limit:
+            return size
+    return None
+
+
 class WebhookRequest(Request):
     def _load_form_data(self) -> None:
         if "form" in self.__dict__:
             return
         env = self.environ
-        length = env.get("CONTENT_LENGTH", "")
-        if (env.get("REQUEST_METHOD") == "POST" and length.isdigit() and length.isascii()
-                and "HTTP_TRANSFER_ENCODING" not in env
-                and env.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() == FORM):
-            size = int(length)
-            limit = self.max_content_length
-            if limit is None or size <= limit:
-                data = env["wsgi.input"].read(size) if size else b""
-                # A server that ends the input itself (gunicorn: wsgi.input_terminated) gets what
-                # came parsed, as werkzeug reads it to its end; otherwise werkzeug's limited stream
-                # raises.
-                if len(data) != size and not env.get("wsgi.input_terminated"):
-                    raise ClientDisconnected()
-                try:
-                    items = parse_form(data.decode())
-                except ValueError:   # not UTF-8: werkzeug's parser is silent, the form empty
-                    items = ()
-                d = self.__dict__
-                d["stream"], d["form"], d["files"] = io.BytesIO(), self.parameter_storage_class(items), \
-                    self.parameter_storage_class()
-                return
+        size = plain_form_size(env, self.max_content_length)
+        if size is not None:
+            data = env["wsgi.input"].read(size) if size else b""
+            # A server that ends the input itself (gunicorn: wsgi.input_terminated) gets what came
+            # parsed, as werkzeug reads it to its end; otherwise werkzeug's limited stream raises.
+            if len(data) != size and not env.get("wsgi.input_terminated"):
+                raise ClientDisconnected()
+            try:
+                items = parse_form(data.decode())
+            except ValueError:   # not UTF-8: werkzeug's parser is silent, the form empty
+                items = ()
+            d = self.__dict__
+            d["stream"], d["form"], d["files"] = io.BytesIO(), self.parameter_storage_class(items), \
+                self.parameter_storage_class()
+            return
         super()._load_form_data()
 
 

@@ -67,22 +67,28 @@ def renderer(mode: str | None = None) -> Renderer:
                     say_languages=cfg.get("SAY_LANGUAGES"))
 
 
+TWIML_CONTENT_TYPE = "text/xml; charset=utf-8"
+
+
 def twiml(xml: str) -> Response:
-    return Response(xml, status=200, mimetype="text/xml")
+    return Response(xml, status=200, content_type=TWIML_CONTENT_TYPE)
 
 
 def apology(language: str | None = None) -> Response:
     """The hotline's apology, then ``<Hangup/>``, spoken with ``<Say>`` (no audio file to miss).
     ``language`` None: the call's language is unknown, so every language, the default first.
     Raises when it cannot be rendered (see :func:`last_resort_apology`)."""
-    engine = current_app.extensions["ivr_hotline"].engine
-    return twiml(renderer("say").render(engine.apology(language)))
+    return twiml(_apology_xml(language))
+
+
+def _apology_xml(language: str | None) -> str:
+    return renderer("say").render(current_app.extensions["ivr_hotline"].engine.apology(language))
 
 
 def apology_twiml(language: str | None = None) -> str:
     """:func:`apology`'s TwiML, falling back like :func:`last_resort_apology`: never raises."""
     try:
-        return renderer("say").render(current_app.extensions["ivr_hotline"].engine.apology(language))
+        return _apology_xml(language)
     except Exception as exc:
         from ivr.logs import log_webhook
 

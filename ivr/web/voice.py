@@ -144,22 +144,28 @@ def logged(failure: str, recover, *, message: str = "webhook", level: int = logg
     def wrap(view):
         @wraps(view)
         def timed():
-            started = time.perf_counter()
             req = current_request()
             sid = req.values.get("CallSid", "")
-            try:
-                response, fields = view(sid)
-            except Exception as exc:
-                log_webhook(logging.ERROR, failure, call=_log_sid(sid), route=req.path,
-                            error=describe_error(exc), ms=_ms(started))
-                current_app.logger.debug("%s", failure, exc_info=True)
-                return recover(sid)
-            log_webhook(level, message, call=_log_sid(sid), route=req.path, **fields, ms=_ms(started))
-            return response
+            return _timed(sid, req.path, lambda: view(sid), lambda: recover(sid), failure, message, level)
 
         return timed
 
     return wrap
+
+
+def _timed(sid: str, path: str, work, recover, failure: str, message: str = "webhook", level: int = logging.INFO):
+    """``work()`` -> (result, fields), timed and logged in one line (``logged``); if it raises,
+    the ERROR line ``failure`` and ``recover()``'s result."""
+    started = time.perf_counter()
+    try:
+        result, fields = work()
+    except Exception as exc:
+        log_webhook(logging.ERROR, failure, call=_log_sid(sid), route=path, error=describe_error(exc),
+                    ms=_ms(started))
+        current_app.logger.debug("%s", failure, exc_info=True)
+        return recover()
+    log_webhook(level, message, call=_log_sid(sid), route=path, **fields, ms=_ms(started))
+    return result
 
 
 def answer_call(w: Webhook, handler, new_call: bool):
@@ -191,20 +197,18 @@ def respond(hotline, handler, new_call: bool, form, path: str, now) -> tuple[str
     """A call webhook, whichever way it came in (Flask's view below or ``ivr.web.webhook_lane``):
     (TwiML, whether the caller is keying something sensitive). Timed and logged, one line; whatever
     fails, the apology in the caller's language (the ERROR line names the reason, never details)."""
-    started = time.perf_counter()
     sid = form.get("CallSid", "")
     w = Webhook(hotline, sid, form, now)
-    try:
+
+    def work():
         reply = answer_call(w, handler, new_call)
-        xml = renderer().render(reply)
-    except Exception as exc:
-        log_webhook(logging.ERROR, "webhook failed", call=_log_sid(sid), route=path,
-                    error=describe_error(exc), ms=_ms(started))
-        current_app.logger.debug("webhook failed", exc_info=True)
+        answer = (renderer().render(reply), bool(getattr(reply.end, "sensitive", False)))
+        return answer, {"menu": reply.menu, "outcome": reply.outcome}
+
+    def recover():
         return apology_twiml(_apology_language(hotline, sid, w.state)), False
-    log_webhook(logging.INFO, "webhook", call=_log_sid(sid), route=path, menu=reply.menu,
-                outcome=reply.outcome, ms=_ms(started))
-    return xml, bool(getattr(reply.end, "sensitive", False))
+
+    return _timed(sid, path, work, recover, "webhook failed")
 
 
 SENSITIVE_HEADER = ("X-IVR-Sensitive-Input", "1")   # local phones mask what is typed here

@@ -25,8 +25,8 @@ from werkzeug.datastructures import MultiDict
 from ivr.hotline.calls import parse_now
 from ivr.logs import log_webhook
 from ivr.web.incoming import answering
-from ivr.web.forms import FORM, WebhookRequest, parse_form
-from ivr.web.reply import describe_error, last_resort_apology
+from ivr.web.forms import WebhookRequest, parse_form, plain_form_size
+from ivr.web.reply import TWIML_CONTENT_TYPE, describe_error, last_resort_apology
 from ivr.web.security.webhooks import WEBHOOK_PREFIX, log_dev_mode_once, verify_request
 from ivr.web.test_clock import TEST_NOW_HEADER, now_setting
 from ivr.web.voice import SENSITIVE_HEADER, respond
@@ -97,7 +97,7 @@ class WebhookLane:
                         xml, sensitive = respond(self.app.extensions["ivr_hotline"], *call, request.values,
                                                  request.path, parse_now(now_setting()))
                         body = xml.encode()
-                        headers = [("Content-Type", "text/xml; charset=utf-8"), ("Content-Length", str(len(body)))]
+                        headers = [("Content-Type", TWIML_CONTENT_TYPE), ("Content-Length", str(len(body)))]
                         if sensitive:
                             headers.append(SENSITIVE_HEADER)
                         start_response("200 OK", headers)
@@ -114,19 +114,10 @@ class WebhookLane:
 
     def _takes(self, environ) -> int | None:
         """The body's size when the lane answers this request, else None."""
-        if (environ.get("REQUEST_METHOD") != "POST" or environ.get("QUERY_STRING")
-                or "HTTP_TRANSFER_ENCODING" in environ or _TEST_NOW in environ
-                or environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower() != FORM):
-            return None
         config = self.app.config
-        if not config.get("WEBHOOK_LANE", True):
+        if environ.get("QUERY_STRING") or _TEST_NOW in environ or not config.get("WEBHOOK_LANE", True):
             return None
-        length = environ.get("CONTENT_LENGTH", "")
-        if not (length.isascii() and length.isdigit()):
-            return None
-        size = int(length)
-        limit = config.get("WEBHOOK_MAX_BYTES")
-        return size if limit is None or size <= limit else None
+        return plain_form_size(environ, config.get("WEBHOOK_MAX_BYTES"))
 
 
 def init_app(app: Flask) -> None:
