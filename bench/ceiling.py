@@ -34,5 +34,8 @@ class NoDatabase:
     def dispose(self, close: bool = True) -> None:
         pass
 
+    def forget_connections(self) -> None:
+        pass
+
 
 app.extensions["ivr_db"] = NoDatabase()

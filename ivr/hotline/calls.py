@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ivr.accounts.idnumber import BEIJING
+from ivr.hotline.db import begin_sqlite_write
 from ivr.engine.state import CallState
 from ivr.hotline.models import Call, Voicemail, utcnow
 
@@ -92,6 +93,8 @@ class _Statements:
 
     def __init__(self, dialect, async_commit: bool = False):
         table = Call.__table__
+        # SQLite: the save takes the write lock itself, in short pauses (db.begin_sqlite_write)
+        self.begin_write = begin_sqlite_write if dialect.name == "sqlite" else None
         self.load = _Compiled(select(table.c.state).where(table.c.call_sid == bindparam("sid")), dialect)
         self.state_result = table.c.state.type.dialect_impl(dialect).result_processor(dialect, None)
         insert = _INSERTS[dialect.name](table)
@@ -193,6 +196,10 @@ class CallStore:
                                                             menu_version=state.version))
             return
         stmt = sql.upsert_ended if ended else sql.upsert
+        if sql.begin_write is not None:
+            dbapi = conn.connection.dbapi_connection
+            if not dbapi.in_transaction:   # else this transaction wrote already: it holds the lock
+                sql.begin_write(dbapi)
         cursor = conn.connection.cursor()
         try:
             cursor.execute(stmt.sql, stmt.params({

@@ -1,6 +1,12 @@
 """Database access: one SQLAlchemy engine per app; SQLite (WAL) by default, any URL otherwise."""
 from __future__ import annotations
 
+import os
+import sqlite3
+import time
+import weakref
+from contextlib import contextmanager
+
 import orjson
 from sqlalchemy import create_engine, event, inspect, make_url
 from sqlalchemy.schema import CreateColumn
@@ -10,14 +16,52 @@ from sqlalchemy.orm import Session, sessionmaker
 from ivr.hotline.tables import METADATA
 
 
+BUSY_TIMEOUT_MS = 5000
+
+
 def _sqlite_pragmas(dbapi_conn, _record):
     cur = dbapi_conn.cursor()
     # WAL lets several server processes read while one writes; busy_timeout waits instead of failing.
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute("PRAGMA busy_timeout=5000")
+    cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
+
+
+def begin_sqlite_write(dbapi_conn, timeout: float = BUSY_TIMEOUT_MS / 1000, *, clock=time.monotonic,
+                       sleep=time.sleep) -> None:
+    """BEGIN IMMEDIATE on a SQLite connection with no transaction open: the write lock, waited for
+    in short pauses while another process holds it, given up after ``timeout`` seconds ("database
+    is locked", as ``busy_timeout`` gives up).
+
+    Why not ``busy_timeout``: SQLite's busy handler sleeps a whole millisecond at its first retry
+    (then 2, 5, 10 ...), while a call-state save holds the lock for some tens of microseconds; with
+    two server processes about one webhook in ten slept that millisecond (docs/hotpath.md, round 5).
+    Here the pauses start at 20 us and double up to 1 ms."""
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA busy_timeout=0")
+        try:
+            pause, deadline = 20e-6, None
+            while True:
+                try:
+                    cur.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF != sqlite3.SQLITE_BUSY:
+                        raise
+                    now = clock()
+                    if deadline is None:
+                        deadline = now + timeout
+                    elif now >= deadline:
+                        raise
+                    sleep(pause)
+                    pause = min(pause * 2, 1e-3)
+        finally:
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    finally:
+        cur.close()
 
 
 # Pool settings (IVR_DB_POOL_SIZE, IVR_DB_MAX_OVERFLOW, IVR_DB_POOL_TIMEOUT, IVR_DB_POOL_RECYCLE,
@@ -68,11 +112,84 @@ def make_engine(url: str, pool: dict | None = None, prepared_statements: bool = 
     return create_engine(url, hide_parameters=True, connect_args=connect_args, **JSON_CODEC, **pool)
 
 
+# Connections kept open between webhooks, at most this many per process (a sync worker uses one; a
+# threaded server one per busy thread, the rest come from the pool as before).
+KEEP_CONNECTIONS = 4
+_KEEPING: "weakref.WeakSet[Database]" = weakref.WeakSet()
+
+
+_PARENTS: list = []
+
+
+def _forget_kept_after_fork() -> None:
+    # A forked child never uses, returns to a pool or closes its parent's SQLite connections: their
+    # locks belong to the process that opened them (SQLite's "how to corrupt" page, section 2.6).
+    # Held here for good (a collected one would go back to the pool, for the child to take), and
+    # the engine gets a new pool, as SQLAlchemy's pooling docs advise after a fork.
+    for db in list(_KEEPING):
+        _PARENTS.extend(db._kept)
+        db._kept = []
+        db.engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_kept_after_fork)
+
+
 class Database:
     def __init__(self, url: str, pool: dict | None = None, prepared_statements: bool = True):
         self.url = url
         self.engine = make_engine(url, pool, prepared_statements)
         self.Session: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        # A SQLite file keeps its webhook connections open (connection()); an in-memory database is
+        # one per thread (SingletonThreadPool), so it takes from its pool as before.
+        self._keep = self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:")
+        self._kept: list = []
+        if self._keep:
+            _KEEPING.add(self)
+
+    @contextmanager
+    def connection(self):
+        """A connection for one webhook's work; the caller begins and commits. Whatever it leaves
+        uncommitted is rolled back on the way out.
+
+        On a SQLite file the process keeps the connection open for the next webhook instead of
+        returning it to the pool: a pool checkout and check-in (events, reset-on-return, the
+        Connection wrapper) cost about a tenth of a navigation webhook on the hotline's own
+        server (docs/hotpath.md, round 5). Nothing is held between webhooks: no transaction stays
+        open, so no lock either. A server database takes from the pool every time: its pre-ping
+        finds a connection the server dropped before a caller does."""
+        kept = self._kept
+        try:
+            conn = kept.pop()
+        except IndexError:
+            conn = self.engine.connect()
+        try:
+            yield conn
+        finally:
+            self._give_back(conn)
+
+    def _give_back(self, conn) -> None:
+        try:
+            if conn.in_transaction():
+                conn.rollback()
+        except Exception:   # a connection that cannot roll back is not kept
+            conn.invalidate()
+        if self._keep and not conn.closed and not conn.invalidated and len(self._kept) < KEEP_CONNECTIONS:
+            self._kept.append(conn)
+        else:
+            conn.close()
+
+    @property
+    def kept_connections(self) -> int:
+        """Connections open between webhooks (``connection()``)."""
+        return len(self._kept)
+
+    def forget_connections(self) -> None:
+        """In a forked worker: drop the connections the parent opened, without closing them (they
+        are the parent's)."""
+        _PARENTS.extend(self._kept)
+        self._kept = []
+        self.engine.dispose(close=False)
 
     @classmethod
     def from_config(cls, config) -> "Database":
@@ -103,4 +220,7 @@ class Database:
                     conn.exec_driver_sql(f"ALTER TABLE {table.name} ADD COLUMN {spec}")
 
     def dispose(self) -> None:
+        kept, self._kept = self._kept, []
+        for conn in kept:
+            conn.close()
         self.engine.dispose()

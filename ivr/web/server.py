@@ -133,4 +133,4 @@ def run_gunicorn(app, host: str, port: int, workers: int, watch: bool = False, *
                     # SIGHUP: load the edited menu (then gunicorn restarts the workers gracefully)
                     "on_reload": lambda _arbiter: reload.publish_in_master(app, "SIGHUP"),
                     # a connection the master opened (a reload) is the master's, never a worker's
-                    "post_fork": lambda _arbiter, _worker: db.engine.dispose(close=False)}).run()
+                    "post_fork": lambda _arbiter, _worker: db.forget_connections()}).run()

@@ -118,7 +118,7 @@ def _webhook_transaction(hotline):
     The account service works on this connection too (``Webhook.env``); a write of its commits the
     transaction so far and begins the next (see ivr.accounts.service). On PostgreSQL the connection
     runs in autocommit: each statement is its own transaction, the save durable when it returns."""
-    with hotline.db.engine.connect() as conn:
+    with hotline.db.connection() as conn:
         if conn.dialect.name == "postgresql":   # load and save one round trip each: no BEGIN, no COMMIT
             conn.execution_options(isolation_level="AUTOCOMMIT")   # (docs/benchmarks.md, round 3)
         conn.begin()
@@ -127,7 +127,7 @@ def _webhook_transaction(hotline):
             yield conn, session
             conn.commit()
         finally:
-            session.close()   # an uncommitted transaction is rolled back when the connection closes
+            session.close()   # an uncommitted transaction is rolled back as the connection goes back
 
 
 def _ms(started: float) -> float:

@@ -40,7 +40,11 @@ def test_one_connection_per_webhook_through_login_and_lookups(app, held):
     caller.press("3")                      # recent spending
     caller.keys("*", "1")
     caller.press("9999999")                # a wrong new password entry is refused on the same connection
-    assert held["most"] == 1 and held["now"] == 0
+    # Between webhooks a SQLite file's connection stays open for the next one (Database.connection);
+    # a server database's goes back to the pool.
+    kept = app.extensions["ivr_db"].kept_connections
+    assert kept == (1 if app.extensions["ivr_db"].engine.dialect.name == "sqlite" else 0)
+    assert held["most"] == 1 and held["now"] == kept
 
 
 def test_a_failed_login_commits_its_counters(app, held):
@@ -48,9 +52,9 @@ def test_a_failed_login_commits_its_counters(app, held):
     caller.keys("2", "1")
     caller.press(ID1)
     caller.press("000000")
+    assert held["most"] == 1
     from ivr.accounts.models import Account
     from sqlalchemy import select
 
-    with app.extensions["ivr_db"].Session() as s:
+    with app.extensions["ivr_db"].Session() as s:   # another connection: the counters were committed
         assert s.scalar(select(Account.failed_attempts).where(Account.id_number == ID1)) == 1
-    assert held["most"] == 1

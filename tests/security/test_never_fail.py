@@ -23,7 +23,7 @@ WEBHOOKS = ["/voice", "/voice/input", "/voice/timeout", "/voice/dial-status", "/
 def take_the_database_away(app, tmp_path):
     """What a database outage looks like to the app: every connection attempt fails."""
     db = app.extensions["ivr_db"]
-    db.engine.dispose()
+    db.dispose()   # the open connections too (a SQLite file's webhook connection stays open)
     gone = sa.create_engine(f"sqlite:///{tmp_path / 'no-such-dir' / 'gone.sqlite3'}")
     db.engine = gone
     db.Session = sessionmaker(gone, expire_on_commit=False)

@@ -78,6 +78,8 @@ HUNG_APP = textwrap.dedent("""
         engine = property(lambda self: self)
         def dispose(self, close=True):
             pass
+        def forget_connections(self):
+            pass
 
     app = Flask("hung")
     app.extensions["ivr_db"] = NoDatabase()
