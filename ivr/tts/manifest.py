@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,10 +42,15 @@ class Manifest:
         self._lock_path = self.directory / ".manifest.lock"
         self._data = _empty()
         self._signature: tuple | None = None
+        self._checked = float("-inf")   # monotonic time of the last look at the file
         self._thread_lock = threading.Lock()
 
-    def data(self) -> dict:
-        """The current manifest (re-read when the file changed; do not mutate it)."""
+    def data(self, max_age: float = 0.0) -> dict:
+        """The current manifest (re-read when the file changed; do not mutate it). ``max_age``:
+        seconds within which the last look at the file is good enough (no ``stat``): for lookups
+        on every webhook, which may see another process's render that much later."""
+        if max_age > 0 and time.monotonic() - self._checked < max_age:
+            return self._data
         with self._thread_lock:
             self._refresh()
             return self._data
@@ -71,6 +77,7 @@ class Manifest:
         return (st.st_ino, st.st_mtime_ns, st.st_size)
 
     def _refresh(self) -> None:
+        self._checked = time.monotonic()
         signature = self._stat()
         if signature is not None and signature == self._signature:
             return

@@ -241,12 +241,13 @@ class PromptAudio:
     def _keyed(self, lang: str, plain_key: str) -> str:
         return hmac.new(self._dynamic_secret, f"dynamic:{lang}:{plain_key}".encode(), hashlib.sha256).hexdigest()[:32]
 
-    def lookup_dynamic(self, lang: str, text: str) -> PromptFile | None:
+    def lookup_dynamic(self, lang: str, text: str, max_age: float = 0.0) -> PromptFile | None:
+        """The render of a read-out, if any; ``max_age``: see ``Manifest.data``."""
         try:
             key = self._keyed(lang, self._key(lang, text))
         except TTSError:
             return None
-        return self._valid(self.manifest.data()["dynamic"].get(f"{lang}/{key}"), key)
+        return self._valid(self.manifest.data(max_age)["dynamic"].get(f"{lang}/{key}"), key)
 
     def dynamic_file(self, lang: str, prompt_id: str, key: str) -> PromptFile | None:
         """A cached dynamic render by key (what its URL names), whatever the current voice.

@@ -98,7 +98,9 @@ class AudioService:
         try:
             if static:
                 return static, self.store.lookup_static(lang, prompt_id, text)
-            return static, self.store.lookup_dynamic(lang, text)
+            # Every read-out is a new text (each balance its own): the manifest is looked at
+            # again at most every ``recheck`` seconds, not on every webhook.
+            return static, self.store.lookup_dynamic(lang, text, max_age=self.recheck)
         except Exception:  # noqa: BLE001 - an unreadable folder or file: behave as "no audio"
             log.warning("audio lookup for %s %r failed", lang, prompt_id, exc_info=True)
             return static, None

@@ -17,6 +17,7 @@ import io
 from urllib.parse import unquote
 
 from flask import Request
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import ClientDisconnected
 
 FORM = "application/x-www-form-urlencoded"
@@ -36,6 +37,65 @@ def parse_form(text: str) -> list[tuple[str, str]]:
             value = unquote(value.replace("+", " "), errors="werkzeug.url_quote")
         items.append((name, value))
     return items
+
+
+class LazyForm:
+    """``MultiDict(parse_form(text))`` for a webhook that reads a few of Twilio's twenty-odd fields:
+    a value is unquoted when it is read (a Twilio form's phone numbers all carry ``%2B``). ``get``
+    and ``in`` answer from the raw pairs (the first of a repeated name, as MultiDict's get); any
+    other use builds the MultiDict itself and answers from it. A form whose names need unquoting
+    (never Twilio's) is that MultiDict from the start."""
+
+    __slots__ = ("_text", "_raw", "_read", "_full")
+
+    def __init__(self, text: str):
+        self._text = text
+        self._read: dict[str, str] = {}
+        self._full = None
+        raw: dict[str, str] = {}
+        for pair in text.split("&"):
+            name, _, value = pair.partition("=")
+            if "%" in name or "+" in name:
+                self._full = MultiDict(parse_form(text))
+                break
+            if pair and name not in raw:
+                raw[name] = value
+        self._raw = raw
+
+    def get(self, key, default=None, type=None):
+        if self._full is not None:
+            return self._full.get(key, default, type)
+        value = self._read.get(key)
+        if value is None:
+            value = self._raw.get(key)
+            if value is None:
+                return default
+            if "%" in value or "+" in value:
+                value = unquote(value.replace("+", " "), errors="werkzeug.url_quote")
+            self._read[key] = value
+        if type is None:
+            return value
+        try:
+            return type(value)
+        except (ValueError, TypeError):
+            return default
+
+    def __contains__(self, key) -> bool:
+        return key in self._full if self._full is not None else key in self._raw
+
+    def __getattr__(self, name):   # everything else: the MultiDict's own answer
+        if self._full is None:
+            self._full = MultiDict(parse_form(self._text))
+        return getattr(self._full, name)
+
+    def __getitem__(self, key):
+        return self.__getattr__("__getitem__")(key)
+
+    def __iter__(self):
+        return self.__getattr__("__iter__")()
+
+    def __len__(self) -> int:
+        return self.__getattr__("__len__")()
 
 
 def plain_form_size(environ, limit: int | None) -> int | None:

@@ -25,7 +25,7 @@ from werkzeug.datastructures import MultiDict
 from ivr.hotline.calls import parse_now
 from ivr.logs import log_webhook
 from ivr.web.incoming import answering
-from ivr.web.forms import WebhookRequest, parse_form, plain_form_size
+from ivr.web.forms import LazyForm, WebhookRequest, plain_form_size
 from ivr.web.reply import TWIML_CONTENT_TYPE, describe_error, last_resort_apology
 from ivr.web.security.webhooks import WEBHOOK_PREFIX, log_dev_mode_once, verify_request
 from ivr.web.test_clock import TEST_NOW_HEADER, now_setting
@@ -35,15 +35,16 @@ _TEST_NOW = "HTTP_" + TEST_NOW_HEADER.upper().replace("-", "_")
 
 
 class LaneRequest:
-    """What the voice views read of a request (``ivr.web.incoming``): its form as ``values`` (the
-    same MultiDict werkzeug would make: tests/web/test_forms.py), path and mount point, as
-    werkzeug gives them for the lane's requests (an ASCII path it matched exactly)."""
+    """What the voice views read of a request (``ivr.web.incoming``): its form as ``values`` (what
+    the MultiDict werkzeug would make answers: tests/web/test_forms.py; parsed as it is read,
+    ``forms.LazyForm``), path and mount point, as werkzeug gives them for the lane's requests (an
+    ASCII path it matched exactly)."""
 
     __slots__ = ("environ", "values", "form", "path", "script_root")
 
     def __init__(self, environ, body: bytes):
         self.environ = environ
-        self.values = self.form = MultiDict(parse_form(body.decode()))
+        self.values = self.form = LazyForm(body.decode())
         self.path = environ["PATH_INFO"]
         self.script_root = environ.get("SCRIPT_NAME", "").encode("latin-1").decode("utf-8", "replace").rstrip("/")
 

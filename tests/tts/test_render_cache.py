@@ -168,3 +168,25 @@ def test_dynamic_renders_from_several_processes(config, audio_dir):
         assert dynamic[f"en-US/{key}"]["text"] == ""   # issue 16: no personal text kept
         assert_telephony_wav(audio_dir / "en-US" / "_dynamic" / f"{key}.wav", text, 160)
     assert not [p for p in audio_dir.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_read_out_rendered_by_another_process_is_seen_within_max_age(store, monkeypatch):
+    """Lookups on every webhook look at the manifest at most every ``max_age`` seconds (issue 17
+    round 5): a read-out another process renders is found after that, and at once with 0."""
+    from ivr.tts import manifest as manifest_mod
+
+    text = store.catalogue.text("balance", "en-US", amount="12.34 yuan")
+    now = {"t": 1000.0}
+    monkeypatch.setattr(manifest_mod.time, "monotonic", lambda: now["t"])
+    assert store.lookup_dynamic("en-US", text, max_age=1.0) is None
+    rendered = PromptAudio.from_config(store.config).ensure_dynamic("en-US", "balance", text)   # elsewhere
+    stats = []
+    real_stat = store.manifest._stat
+    monkeypatch.setattr(store.manifest, "_stat", lambda: stats.append(1) or real_stat())
+    now["t"] += 0.5
+    assert store.lookup_dynamic("en-US", text, max_age=1.0) is None and stats == []   # not looked at yet
+    assert store.lookup_dynamic("en-US", text).path == rendered.path                  # 0: looked at now
+    other = store.catalogue.text("balance", "en-US", amount="56.78 yuan")
+    second = PromptAudio.from_config(store.config).ensure_dynamic("en-US", "balance", other)
+    now["t"] += 1.0
+    assert store.lookup_dynamic("en-US", other, max_age=1.0).path == second.path      # a second later

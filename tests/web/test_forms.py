@@ -54,3 +54,31 @@ def test_limits_and_short_bodies_as_werkzeug():
                        (_environ(body, CONTENT_LENGTH=""), None), (_environ(body, REQUEST_METHOD="GET"), None),
                        (_environ(body, HTTP_TRANSFER_ENCODING="chunked"), None)]:
         assert _form(WebhookRequest, env, limit) == _form(Request, env, limit)
+
+
+@settings(max_examples=400, deadline=None)
+@given(bodies, st.lists(st.sampled_from(["CallSid", "Digits", "a b", "%", "", "From", "\u4f60", "1"]), max_size=6))
+def test_the_lanes_lazy_form_answers_as_werkzeugs_form(body, asked):
+    """The webhook lane's form (unquoted as read) gives what werkzeug's MultiDict gives, for get
+    (with a default and a type), in, and anything else (which builds the MultiDict)."""
+    from werkzeug.datastructures import MultiDict
+
+    from ivr.web.forms import LazyForm
+
+    env = _environ(body)
+    request = Request(dict(env, **{"wsgi.input": io.BytesIO(body)}))
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        return   # the lane leaves a body that is not UTF-8 to Flask
+    expected: MultiDict = request.form
+    lazy = LazyForm(text)
+    for key in asked:
+        assert lazy.get(key) == expected.get(key)
+        assert lazy.get(key, "-") == expected.get(key, "-")
+        assert lazy.get(key, -1, type=int) == expected.get(key, -1, type=int)
+        assert (key in lazy) == (key in expected)
+        assert lazy.get(key) == expected.get(key)   # read twice: the same value
+    assert list(LazyForm(text).items(multi=True)) == list(expected.items(multi=True))
+    assert LazyForm(text).getlist("Digits") == expected.getlist("Digits")
+    assert len(LazyForm(text)) == len(expected) and list(LazyForm(text)) == list(expected)
