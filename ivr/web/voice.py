@@ -5,6 +5,7 @@ the call ends; the log line carries the CallSid and the reason.
 """
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from contextlib import contextmanager
@@ -300,10 +301,15 @@ def _pause():
     return twiml(str(response))
 
 
-def _empty(sid: str = ""):
+@functools.lru_cache(maxsize=1)
+def _empty_twiml() -> str:
     from twilio.twiml.voice_response import VoiceResponse
 
-    return twiml(str(VoiceResponse()))
+    return str(VoiceResponse())
+
+
+def _empty(sid: str = ""):
+    return twiml(_empty_twiml())
 
 
 @bp.route("/hold", methods=["POST", "GET"], endpoint="hold")
@@ -335,9 +341,10 @@ def status_callback(sid: str):
     status = status if status in CALL_STATUSES else None
     # Progress events (initiated, ringing, answered: a number may ask for them) do not end the call.
     progress = current_request().values.get("CallStatus", "") in ("initiated", "queued", "ringing", "in-progress")
-    if valid_sid(sid) and not progress:
-        with _hotline().transaction() as session:
-            _hotline().calls.complete(session, sid, duration, status)
+    if valid_sid(sid) and not progress:   # on the webhook's connection, as the call webhooks (no ORM)
+        hotline = _hotline()
+        with _webhook_transaction(hotline) as (conn, _session):
+            hotline.calls.complete(conn, sid, duration, status)
     return _empty(), {"menu": "-", "outcome": f"status:{status or '-'}"}
 
 
