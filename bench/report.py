@@ -618,8 +618,24 @@ def _load(r: dict, w) -> None:
 def _changes(r: dict, w) -> None:
     w("## What was changed, and the figures before and after\n")
     before = (r.get("http") or {}).get("before_commit") or BEFORE_COMMIT
-    w(f"### Issue 17 (this run's **before** = commit `{before[:10]}`, main when the round began)\n")
-    w("Round 4, the webhook lane (what the rows below compare; rounds 1–3 of issue 17 are listed after them):\n")
+    w(f"### Issue 17 (this run's **before** = commit `{before[:10]}`, main before rounds 4 and 5)\n")
+    w("Round 5 (2026-12-03, evening; docs/hotpath.md \"Round 5\" has the figures against round 4's main, "
+      "`e140bea`):\n")
+    w("- SQLite's busy handler: with two workers about one webhook in ten slept a whole millisecond (`strace -T`: "
+      "`clock_nanosleep` of 1, 2 and 5 ms; round 4 had read `strace -c`'s CPU time as the sleep). The call-state "
+      "save now takes the write lock itself (`BEGIN IMMEDIATE` with `busy_timeout` 0, retried in pauses from "
+      "20 µs doubling to 1 ms, giving up after the same 5 s: `ivr.hotline.db.begin_sqlite_write`).")
+    w("- A worker's webhook connection stays open between webhooks instead of a pool checkout and check-in "
+      "per webhook (`Database.connection`; nothing is held between webhooks; a forked worker never uses its "
+      "parent's). On PostgreSQL the webhook's first statement stands in for the pre-ping (one round trip "
+      "less): a kept connection the server dropped is replaced and the statement run again.")
+    w("- The per-webhook log line is written by the hotline's own handler directly when nothing else listens "
+      "(no LogRecord; the same text; any other logging configuration goes through logging as before).")
+    w("- The lane's form is parsed as it is read (`forms.LazyForm`: Twilio's phone numbers are unquoted only "
+      "when read); read-out lookups look at the audio manifest at most every `IVR_AUDIO_RECHECK_SECONDS`; "
+      "the stored call state loads without filtering; the status callback on the webhook's connection (no "
+      "ORM Session).\n")
+    w("Round 4, the webhook lane:\n")
     w("- `ivr/web/webhook_lane.py`: Twilio's form POSTs to the voice routes are answered by the same views "
       "without Flask's request machinery (request context, URL matching, session, hooks, error handlers, the "
       "Response object): an app context, the form read once, the signature checked with the same function, the "
@@ -636,10 +652,7 @@ def _changes(r: dict, w) -> None:
     w("- Read-outs (a balance) without audio are not looked for on disk on every webhook "
       "(`IVR_AUDIO_RECHECK_SECONDS`); `ivr serve` builds log records without caller, thread and process-name "
       "lookups (the logging HOWTO's switches); the development-mode notice no longer calls `getpid()` per "
-      "webhook.")
-    w("- Measured and not kept: retrying the save's SQLite write in short pauses instead of SQLite's busy "
-      "handler (strace showed the workers' sleeps were the WAL reader's microsecond retries, not 1 ms busy "
-      "waits; no change).\n")
+      "webhook.\n")
     _this_round(r, w)
     _older_rounds(w)
 
@@ -756,19 +769,19 @@ def _left(r: dict, w) -> None:
     w("## What is left\n")
     if nav and min(nav) < NAV_STATELESS:
         w(f"- **Navigation ≥ {NAV_STATELESS}× the stateless app is not met** ({f2(min(nav))}–{f2(max(nav))}×). "
-          "What is left of the gap (docs/hotpath.md, round 4): the committed SQLite write itself, dearer with two "
-          "worker processes on two cores than with one (one worker alone: 0.84× at concurrency 10), and the log "
-          "line the stateless app does not write (about a tenth). Section 1's ladder shows the steps.")
+          "What is left of the gap (docs/hotpath.md, round 5): the SQLite work itself, about a third of a "
+          "navigation webhook (two transactions, some ten system calls for locks and the WAL write, more with two "
+          "workers re-reading pages the other changed). Section 1's ladder shows the steps.")
     if look and min(look) < LOOKUP_STATELESS:
         w(f"- **Lookups ≥ {LOOKUP_STATELESS}× the stateless app is not met** ({f2(min(look))}–{f2(max(look))}×).")
     ip = r.get("inproc")
     if ip and ip["cheap"]["calls_per_second"] < PHONE_CALLS_TARGET:
         w(f"- **{PHONE_CALLS_TARGET} calls/s through the local phone (cheap hash) is not met** "
           f"({f1(ip['cheap']['calls_per_second'])} calls/s in this run; its webhooks alone "
-          f"{f1(ip['webhooks']['calls_per_second'])}). This machine's speed moved by a fifth within minutes during "
-          "the runs of 2026-12-03: the same code made 213–252 calls per CPU second in `bench/inproc.py`-style windows "
-          "between them. The phone's own work (TwiML parsing, its clock, building requests) is about a third of the "
-          "call (section 2's profile).")
+          f"{f1(ip['webhooks']['calls_per_second'])}). Round 5 made it 1.12–1.21× faster than round 4 in "
+          "interleaved CPU-time windows (docs/hotpath.md); what is left is mostly the login's eight account "
+          "statements through SQLAlchemy's Core execution (section 2's profile) and this machine's speed, which "
+          "moves by a fifth within minutes.")
     c50 = h.get("50", {})
     if "ceiling" in c50:
         late = [app for app in ("navigation", "lookup") if app in c50

@@ -122,8 +122,9 @@ _PARENTS: list = []
 
 
 def _forget_kept_after_fork() -> None:
-    # A forked child never uses, returns to a pool or closes its parent's SQLite connections: their
-    # locks belong to the process that opened them (SQLite's "how to corrupt" page, section 2.6).
+    # A forked child never uses, returns to a pool or closes its parent's connections: a SQLite
+    # connection's locks belong to the process that opened it (SQLite's "how to corrupt" page,
+    # section 2.6), a server connection's socket would be shared by two processes.
     # Held here for good (a collected one would go back to the pool, for the child to take), and
     # the engine gets a new pool, as SQLAlchemy's pooling docs advise after a fork.
     for db in list(_KEEPING):
@@ -140,33 +141,76 @@ class Database:
         self.url = url
         self.engine = make_engine(url, pool, prepared_statements)
         self.Session: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
-        # A SQLite file keeps its webhook connections open (connection()); an in-memory database is
-        # one per thread (SingletonThreadPool), so it takes from its pool as before.
-        self._keep = self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:")
+        # Webhook connections stay open between webhooks (connection()), except an in-memory
+        # SQLite database's: one per thread (SingletonThreadPool), so it takes from its pool.
+        sqlite = self.engine.dialect.name == "sqlite"
+        self._keep = not sqlite or self.engine.url.database not in (None, "", ":memory:")
+        self._server = not sqlite
+        recycle = (pool or {}).get("pool_recycle")
+        self._recycle = -1.0 if recycle is None else float(recycle)
         self._kept: list = []
         if self._keep:
             _KEEPING.add(self)
 
     @contextmanager
-    def connection(self):
-        """A connection for one webhook's work; the caller begins and commits. Whatever it leaves
+    def connection(self, first=None):
+        """A connection for one webhook's work and what ``first(conn)`` returned: the webhook's
+        first statements (its own setup included; the caller commits). Whatever it leaves
         uncommitted is rolled back on the way out.
 
-        On a SQLite file the process keeps the connection open for the next webhook instead of
-        returning it to the pool: a pool checkout and check-in (events, reset-on-return, the
-        Connection wrapper) cost about a tenth of a navigation webhook on the hotline's own
-        server (docs/hotpath.md, round 5). Nothing is held between webhooks: no transaction stays
-        open, so no lock either. A server database takes from the pool every time: its pre-ping
-        finds a connection the server dropped before a caller does."""
+        The process keeps the connection open for the next webhook instead of returning it to the
+        pool: a pool checkout and check-in (events, reset-on-return, the Connection wrapper, and on
+        a database server the pre-ping's round trip) cost about a tenth of a navigation webhook
+        (docs/hotpath.md, round 5). Nothing is held between webhooks: no transaction stays open,
+        so no lock either. On a database server ``first`` stands in for the pre-ping: when a kept
+        connection turns out dropped (a restart, a proxy, an idle timeout), it is discarded and
+        ``first`` runs again on a fresh, pinged one, so no caller hears the apology for it.
+        ``IVR_DB_POOL_RECYCLE`` bounds a kept connection's age too."""
         kept = self._kept
         try:
             conn = kept.pop()
         except IndexError:
-            conn = self.engine.connect()
+            conn = self._fresh()
+            was_kept = False
+        else:
+            was_kept = True
         try:
-            yield conn
+            result = first(conn) if first is not None else None
+        except Exception as exc:
+            if not (was_kept and self._server and self._dropped(conn, exc)):
+                self._give_back(conn)
+                raise
+            conn.invalidate()
+            conn.close()
+            conn = self._fresh()
+            try:
+                result = first(conn)
+            except Exception:
+                self._give_back(conn)
+                raise
+        try:
+            yield conn, result
         finally:
             self._give_back(conn)
+
+    def _fresh(self):
+        conn = self.engine.connect()
+        conn.info.setdefault("ivr_opened", time.monotonic())   # the DB-API connection's age
+        return conn
+
+    def _dropped(self, conn, exc: Exception) -> bool:
+        """Whether ``exc`` says the server connection is gone (SQLAlchemy's own test, the one
+        behind its pre-ping and invalidation)."""
+        from sqlalchemy.exc import DBAPIError
+
+        if isinstance(exc, DBAPIError):
+            return bool(exc.connection_invalidated) or self._dropped(conn, exc.orig)
+        dialect = self.engine.dialect
+        try:
+            return isinstance(exc, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
+                exc, conn.connection.dbapi_connection, None)
+        except Exception:   # a connection too broken to ask: dropped
+            return True
 
     def _give_back(self, conn) -> None:
         try:
@@ -174,7 +218,10 @@ class Database:
                 conn.rollback()
         except Exception:   # a connection that cannot roll back is not kept
             conn.invalidate()
-        if self._keep and not conn.closed and not conn.invalidated and len(self._kept) < KEEP_CONNECTIONS:
+        keep = self._keep and not conn.closed and not conn.invalidated and len(self._kept) < KEEP_CONNECTIONS
+        if keep and self._recycle >= 0:
+            keep = time.monotonic() - conn.info.get("ivr_opened", 0) <= self._recycle
+        if keep:
             self._kept.append(conn)
         else:
             conn.close()

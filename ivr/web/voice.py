@@ -113,19 +113,25 @@ class _LazySession:
 
 
 @contextmanager
-def _webhook_transaction(hotline):
+def _webhook_transaction(hotline, first):
     """What ``hotline.transaction()`` gives, for the hot path: one transaction on one connection,
-    committed when the block succeeds and rolled back when it raises; yields (connection, session).
+    committed when the block succeeds and rolled back when it raises; yields (connection, session,
+    what ``first(conn)`` returned: the webhook's first statements, which on a kept connection to a
+    database server stand in for the pool's pre-ping, ``Database.connection``).
     The account service works on this connection too (``Webhook.env``); a write of its commits the
     transaction so far and begins the next (see ivr.accounts.service). On PostgreSQL the connection
     runs in autocommit: each statement is its own transaction, the save durable when it returns."""
-    with hotline.db.connection() as conn:
+    def begin_then_first(conn):
         if conn.dialect.name == "postgresql":   # load and save one round trip each: no BEGIN, no COMMIT
             conn.execution_options(isolation_level="AUTOCOMMIT")   # (docs/benchmarks.md, round 3)
-        conn.begin()
+        if not conn.in_transaction():
+            conn.begin()
+        return first(conn)
+
+    with hotline.db.connection(begin_then_first) as (conn, result):
         session = _LazySession(conn)
         try:
-            yield conn, session
+            yield conn, session, result
             conn.commit()
         finally:
             session.close()   # an uncommitted transaction is rolled back as the connection goes back
@@ -178,8 +184,8 @@ def answer_call(w: Webhook, handler, new_call: bool):
     if not valid_sid(w.sid):
         raise ValueError("missing or malformed CallSid")
     hotline.versions.current()   # its periodic check, before this webhook holds a connection
-    with _webhook_transaction(hotline) as (w.conn, w.session):
-        w.state = hotline.calls.load(w.conn, w.sid)
+    load = lambda conn: hotline.calls.load(conn, w.sid)   # noqa: E731 - the first statement (see above)
+    with _webhook_transaction(hotline, load) as (w.conn, w.session, w.state):
         w.flow = hotline.versions.for_call(w.state.version if w.state else None)
         if new_call:
             w.state = w.new_call()
@@ -342,9 +348,9 @@ def status_callback(sid: str):
     # Progress events (initiated, ringing, answered: a number may ask for them) do not end the call.
     progress = current_request().values.get("CallStatus", "") in ("initiated", "queued", "ringing", "in-progress")
     if valid_sid(sid) and not progress:   # on the webhook's connection, as the call webhooks (no ORM)
-        hotline = _hotline()
-        with _webhook_transaction(hotline) as (conn, _session):
-            hotline.calls.complete(conn, sid, duration, status)
+        hotline = _hotline()   # complete() reads, then writes only what a call it knows lacks: safe to run again
+        with _webhook_transaction(hotline, lambda conn: hotline.calls.complete(conn, sid, duration, status)):
+            pass
     return _empty(), {"menu": "-", "outcome": f"status:{status or '-'}"}
 
 

@@ -1,6 +1,7 @@
 """A SQLite file's webhook connection stays open between webhooks (ivr.hotline.db Database.connection,
 issue 17 round 5): reused, never holding a transaction or a lock between webhooks, rolled back after
 a failure, never used by a forked child, closed by dispose()."""
+import logging
 import os
 import sqlite3
 
@@ -35,6 +36,8 @@ def test_webhooks_reuse_one_open_connection_and_leave_no_transaction(tmp_path):
     other = sqlite3.connect(tmp_path / "ivr.sqlite3", timeout=0)
     other.execute("BEGIN IMMEDIATE")
     other.rollback()
+    # Nor a read snapshot: a checkpoint that must wait for every reader copies the whole WAL back.
+    assert other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone() == (0, 0, 0)
     other.close()
 
 
@@ -74,7 +77,7 @@ def test_an_in_memory_database_keeps_nothing(tmp_path):
     from ivr.hotline.db import Database
 
     db = Database("sqlite://")
-    with db.connection() as conn:
+    with db.connection() as (conn, _):
         conn.execute(sa.text("select 1"))
     assert db.kept_connections == 0
 
@@ -106,3 +109,29 @@ def test_a_forked_child_never_uses_the_parents_connection(tmp_path):
     assert answer == b"ok"
     assert dbapi_ids(db) == parent   # the parent's own connection is untouched and still works
     assert caller.post("/voice/input", Digits="*").gather is not None
+
+
+def test_a_kept_server_connection_the_server_dropped_costs_no_caller_an_apology(pg_schema_url, tmp_path, caplog):
+    """On PostgreSQL the webhook's first statement stands in for the pool's pre-ping: a kept
+    connection whose backend is gone is replaced and the webhook answered as usual."""
+    app = make_app(tmp_path, DATABASE_URL=pg_schema_url)
+    db = app.extensions["ivr_db"]
+    caller = Caller(app.test_client())
+    caller.keys("2")
+    before = steps(db, caller.sid)
+    assert db.kept_connections == 1
+    with db.engine.connect() as admin:
+        pid = db._kept[0].connection.dbapi_connection.info.backend_pid
+        admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        admin.commit()
+    doc = caller.post("/voice/input", Digits="1")
+    assert doc.gather is not None and not doc.hangs_up
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert db.kept_connections == 1 and db._kept[0].connection.dbapi_connection.info.backend_pid != pid
+    assert steps(db, caller.sid) == before + 1   # that webhook was answered and saved
+
+
+def test_pool_recycle_bounds_a_kept_connections_age(tmp_path):
+    app = make_app(tmp_path, DB_POOL_RECYCLE=0)
+    Caller(app.test_client()).dial()
+    assert app.extensions["ivr_db"].kept_connections == 0
