@@ -125,12 +125,8 @@ def _forget_kept_after_fork() -> None:
     # A forked child never uses, returns to a pool or closes its parent's connections: a SQLite
     # connection's locks belong to the process that opened it (SQLite's "how to corrupt" page,
     # section 2.6), a server connection's socket would be shared by two processes.
-    # Held here for good (a collected one would go back to the pool, for the child to take), and
-    # the engine gets a new pool, as SQLAlchemy's pooling docs advise after a fork.
     for db in list(_KEEPING):
-        _PARENTS.extend(db._kept)
-        db._kept = []
-        db.engine.dispose(close=False)
+        db.forget_connections()
 
 
 os.register_at_fork(after_in_child=_forget_kept_after_fork)
@@ -233,7 +229,8 @@ class Database:
 
     def forget_connections(self) -> None:
         """In a forked worker: drop the connections the parent opened, without closing them (they
-        are the parent's)."""
+        are the parent's). Held for good (a collected one would go back to the pool, for the child
+        to take), and the engine gets a new pool, as SQLAlchemy's pooling docs advise after a fork."""
         _PARENTS.extend(self._kept)
         self._kept = []
         self.engine.dispose(close=False)

@@ -23,6 +23,15 @@ from werkzeug.exceptions import ClientDisconnected
 FORM = "application/x-www-form-urlencoded"
 
 
+def _needs_unquote(text: str) -> bool:
+    return "%" in text or "+" in text
+
+
+def _unquote(text: str) -> str:
+    """One name or value of a form, as ``parse_qsl(.., errors="werkzeug.url_quote")`` decodes it."""
+    return unquote(text.replace("+", " "), errors="werkzeug.url_quote") if _needs_unquote(text) else text
+
+
 def parse_form(text: str) -> list[tuple[str, str]]:
     """``parse_qsl(text, keep_blank_values=True, errors="werkzeug.url_quote")``, as werkzeug
     parses a form, without unquoting what has nothing to unquote (most of a Twilio form)."""
@@ -31,11 +40,7 @@ def parse_form(text: str) -> list[tuple[str, str]]:
         if not pair:
             continue
         name, _, value = pair.partition("=")
-        if "%" in name or "+" in name:
-            name = unquote(name.replace("+", " "), errors="werkzeug.url_quote")
-        if "%" in value or "+" in value:
-            value = unquote(value.replace("+", " "), errors="werkzeug.url_quote")
-        items.append((name, value))
+        items.append((_unquote(name), _unquote(value)))
     return items
 
 
@@ -55,8 +60,8 @@ class LazyForm:
         raw: dict[str, str] = {}
         for pair in text.split("&"):
             name, _, value = pair.partition("=")
-            if "%" in name or "+" in name:
-                self._full = MultiDict(parse_form(text))
+            if _needs_unquote(name):
+                self._multi()
                 break
             if pair and name not in raw:
                 raw[name] = value
@@ -70,9 +75,7 @@ class LazyForm:
             value = self._raw.get(key)
             if value is None:
                 return default
-            if "%" in value or "+" in value:
-                value = unquote(value.replace("+", " "), errors="werkzeug.url_quote")
-            self._read[key] = value
+            value = self._read[key] = _unquote(value)
         if type is None:
             return value
         try:
@@ -83,19 +86,22 @@ class LazyForm:
     def __contains__(self, key) -> bool:
         return key in self._full if self._full is not None else key in self._raw
 
-    def __getattr__(self, name):   # everything else: the MultiDict's own answer
+    def _multi(self) -> MultiDict:
         if self._full is None:
             self._full = MultiDict(parse_form(self._text))
-        return getattr(self._full, name)
+        return self._full
+
+    def __getattr__(self, name):   # everything else: the MultiDict's own answer
+        return getattr(self._multi(), name)
 
     def __getitem__(self, key):
-        return self.__getattr__("__getitem__")(key)
+        return self._multi()[key]
 
     def __iter__(self):
-        return self.__getattr__("__iter__")()
+        return iter(self._multi())
 
     def __len__(self) -> int:
-        return self.__getattr__("__len__")()
+        return len(self._multi())
 
 
 def plain_form_size(environ, limit: int | None) -> int | None:

@@ -122,10 +122,11 @@ def _webhook_transaction(hotline, first):
     transaction so far and begins the next (see ivr.accounts.service). On PostgreSQL the connection
     runs in autocommit: each statement is its own transaction, the save durable when it returns."""
     def begin_then_first(conn):
-        if conn.dialect.name == "postgresql":   # load and save one round trip each: no BEGIN, no COMMIT
-            conn.execution_options(isolation_level="AUTOCOMMIT")   # (docs/benchmarks.md, round 3)
-        if not conn.in_transaction():
-            conn.begin()
+        # PostgreSQL: load and save one round trip each, no BEGIN, no COMMIT (docs/benchmarks.md,
+        # round 3); set once per connection, which stays open between webhooks.
+        if conn.dialect.name == "postgresql" and conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        conn.begin()
         return first(conn)
 
     with hotline.db.connection(begin_then_first) as (conn, result):

@@ -20,7 +20,6 @@ import io
 import logging
 
 from flask import Flask
-from werkzeug.datastructures import MultiDict
 
 from ivr.hotline.calls import parse_now
 from ivr.logs import log_webhook
