@@ -37,6 +37,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ivr.accounts.idnumber import BEIJING, mask_id, normalise
 from ivr.accounts.callers import caller_key
+from ivr.accounts.sql import execute
 from ivr.accounts.models import (CARD_ACTIVE, CARD_REPORTED_LOST, Account, CallerFailure, LoginBudget,
                                  SpendingRecord, UnknownIdFailure, UTCDateTime)
 
@@ -316,55 +317,6 @@ def _login_statements(dialect) -> _LoginStatements:
     return made
 
 
-class _RawRead:
-    """A prebuilt select compiled for one dialect: its SQL, its parameters' order and its columns'
-    result processors (a timestamp stored as text in SQLite comes back a datetime, as through
-    SQLAlchemy). Statements whose parameters need bind processing are left to SQLAlchemy."""
-
-    _made: dict = {}
-
-    @classmethod
-    def get(cls, stmt, dialect) -> "_RawRead | None":
-        key = (id(stmt), dialect)
-        raw = cls._made.get(key, False)
-        if raw is False:
-            raw = cls._made[key] = cls._make(stmt, dialect)
-        return raw
-
-    @classmethod
-    def _make(cls, stmt, dialect) -> "_RawRead | None":
-        if dialect.name not in ("sqlite", "postgresql"):
-            return None
-        compiled = stmt.compile(dialect=dialect)
-        if any(b.type.dialect_impl(dialect).bind_processor(dialect) for b in compiled.binds.values()):
-            return None
-        raw = cls()
-        raw.stmt = stmt   # kept alive: the cache is keyed by its id
-        raw.sql = compiled.string
-        # Parameters the statement fills itself (SQLite's OFFSET 0 after a LIMIT): their own values.
-        raw.defaults = {name: b.value for name, b in compiled.binds.items() if b.value is not None}
-        raw.order = (tuple((n, raw.defaults.get(n)) for n in compiled.positiontup)
-                     if compiled.positional else None)
-        raw.processors = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None)
-                               for c in stmt.selected_columns)
-        raw.plain = not any(raw.processors)
-        return raw
-
-    def run(self, conn, params: dict) -> list[tuple]:
-        cursor = conn.connection.cursor()
-        try:
-            if self.order is None:
-                cursor.execute(self.sql, {**self.defaults, **params} if self.defaults else params)
-            else:
-                cursor.execute(self.sql, tuple(params.get(n, d) for n, d in self.order))
-            rows = cursor.fetchall()
-        finally:
-            cursor.close()
-        if self.plain:
-            return [tuple(r) for r in rows]
-        return [tuple(v if p is None or v is None else p(v) for p, v in zip(self.processors, r)) for r in rows]
-
-
 class _Borrowed:
     """``with`` over a connection someone else owns: left open; with ``commit``, the transaction
     is committed when the block succeeds and rolled back when it raises."""
@@ -531,14 +483,10 @@ class AccountService:
             self._conn.begin()
 
     def _read(self, stmt, **params) -> list[tuple]:
-        """Rows (tuples, in the statement's column order) of a prebuilt Core ``stmt``, run on the
-        DB-API cursor with the SQL compiled once per dialect (as ivr.hotline.calls does for the call
-        state): SQLAlchemy's execution around a one-row indexed read cost more than the read."""
+        """Rows (named tuples, in the statement's column order) of a prebuilt Core ``stmt``
+        (``ivr.accounts.sql``: compiled once per dialect, run on the DB-API cursor)."""
         with self._connect() as conn:
-            raw = _RawRead.get(stmt, conn.dialect)
-            if raw is None:
-                return [tuple(r) for r in conn.execute(stmt, params).all()]
-            return raw.run(conn, params)
+            return execute(conn, stmt, params).all()
 
     def balances(self, account_id: int) -> Balances | None:
         rows = self._read(_BALANCES, account_id=account_id)
@@ -564,7 +512,7 @@ class AccountService:
         """
         number = normalise(id_number)
         with self._connect() as s:
-            account_id = s.execute(_ACCOUNT_BY_ID_NUMBER, {"id_number": number}).scalar_one_or_none()
+            account_id = execute(s, _ACCOUNT_BY_ID_NUMBER, {"id_number": number}).scalar_one_or_none()
         if account_id is not None:
             payload = f"a{account_id}"
         else:
@@ -630,11 +578,11 @@ class AccountService:
         row = phantom = None
         with self._connect() as s:
             if kind == "a":
-                row = s.execute(_LOGIN_ROW, {"account_id": key}).first()
+                row = execute(s, _LOGIN_ROW, {"account_id": key}).first()
                 if row is None:   # deleted since the reference was made
                     kind, key = "u", self._keyed_hash("gone", str(key))
             if kind == "u":
-                phantom = s.execute(_UNKNOWN_LOCK, {"id_hash": key}).first()
+                phantom = execute(s, _UNKNOWN_LOCK, {"id_hash": key}).first()
         self._end_read()   # no transaction stays open through the hash check
         if row is None:
             if phantom is not None and phantom.locked_until and phantom.locked_until > now:
@@ -653,7 +601,7 @@ class AccountService:
         if row.password_hash.split("$", 1)[0] != self._hash_prefix:   # upgrade a weaker hash
             stmt, params["new_hash"] = _LOGIN_OK_REHASH, hash_password(password, self.hash_method)
         with self._begin() as s:
-            res = s.execute(stmt, params)
+            res = execute(s, stmt, params)
         if res.rowcount != 1:
             return None   # locked or password changed meanwhile: look again
         return LoginResult(LOGIN_OK, account_id=row.id,
@@ -713,7 +661,7 @@ class AccountService:
         reserved, or the end of the window (a datetime) when the number is blocked."""
         t = CallerFailure
         with self._begin() as s:
-            row = s.execute(_login_statements(s.dialect).reserve_caller,
+            row = execute(s, _login_statements(s.dialect).reserve_caller,
                             {"reserve_hash": caller_hash, "now": now, "cutoff": now - self.caller_window,
                              "max_failures": self.caller_max_failures}).first()
             if row is None:
@@ -725,21 +673,21 @@ class AccountService:
         """Count an attempt in the global window; (window, attempts counted before this one)."""
         window = int(now.timestamp()) // self.login_budget_window
         with self._begin() as s:
-            count = s.execute(_login_statements(s.dialect).reserve_budget, {"budget_window": window}).scalar_one()
+            count = execute(s, _login_statements(s.dialect).reserve_budget, {"budget_window": window}).scalar_one()
         return window, count - 1
 
     def _refund(self, window: int, reserved) -> None:
         with self._begin() as s:
-            s.execute(_REFUND_BUDGET, {"budget_window": window})
+            execute(s, _REFUND_BUDGET, {"budget_window": window})
             if reserved:
                 caller_hash, start = reserved
-                s.execute(_REFUND_CALLER, {"refund_hash": caller_hash, "refund_start": start})
+                execute(s, _REFUND_CALLER, {"refund_hash": caller_hash, "refund_start": start})
 
     def caller_status(self, caller: str, *, _now: dt.datetime | None = None) -> CallerStatus:
         """Wrong passwords from this calling number in the current window."""
         now = _now or self.now()
         with self._connect() as s:
-            row = s.execute(_CALLER_WINDOW, {"caller_hash": self._caller_hash(caller)}).first()
+            row = execute(s, _CALLER_WINDOW, {"caller_hash": self._caller_hash(caller)}).first()
         if row is None or row.window_start + self.caller_window <= now:
             return CallerStatus(0, self.caller_max_failures, False, None)
         return CallerStatus(row.failures, self.caller_max_failures,

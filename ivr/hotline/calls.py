@@ -20,6 +20,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from ivr.accounts.idnumber import BEIJING
+from ivr.accounts.sql import Prepared
 from ivr.hotline.db import begin_sqlite_write
 from ivr.engine.state import CallState
 from ivr.hotline.models import Call, Voicemail, utcnow
@@ -57,37 +58,6 @@ def state_values(state: CallState) -> dict:
     return {name: getattr(state, name) for name in _STATE_FIELDS}
 
 
-class _Compiled:
-    """One statement compiled for one dialect, with the bind processors of its parameters."""
-
-    def __init__(self, stmt, dialect, column_keys=None):
-        compiled = stmt.compile(dialect=dialect, column_keys=column_keys)
-        self.sql = compiled.string
-        self.positional = bool(compiled.positional)
-        self.names = tuple(compiled.positiontup if self.positional else compiled.binds)
-        active = []
-        for i, name in enumerate(self.names):
-            impl = compiled.binds[name].type.dialect_impl(dialect)
-            process = impl.bind_processor(dialect)
-            if process is not None:
-                active.append((i, repr(impl), process))
-        self.active = tuple(active)
-
-    def params(self, values: dict):
-        """DB-API parameters from ``values`` (one per bind name), through the bind processors; a
-        value given for several columns of the same type (a timestamp) is processed once."""
-        out = [values[name] for name in self.names]
-        done: dict = {}
-        for i, kind, process in self.active:
-            value = out[i]
-            if value is not None:
-                key = (kind, id(value))
-                if key not in done:
-                    done[key] = process(value)
-                out[i] = done[key]
-        return tuple(out) if self.positional else dict(zip(self.names, out))
-
-
 class _Statements:
     """The hot path's statements for one dialect."""
 
@@ -95,7 +65,7 @@ class _Statements:
         table = Call.__table__
         # SQLite: the save takes the write lock itself, in short pauses (db.begin_sqlite_write)
         self.begin_write = begin_sqlite_write if dialect.name == "sqlite" else None
-        self.load = _Compiled(select(table.c.state).where(table.c.call_sid == bindparam("sid")), dialect)
+        self.load = Prepared(select(table.c.state).where(table.c.call_sid == bindparam("sid")), dialect)
         self.state_result = table.c.state.type.dialect_impl(dialect).result_processor(dialect, None)
         insert = _INSERTS[dialect.name](table)
         upsert, upsert_ended = self._upsert(insert, _UPDATED), self._upsert(insert, _UPDATED + ("ended_at",))
@@ -105,11 +75,11 @@ class _Statements:
             # changes: account writes stay synchronous (CallStore's docstring).
             flag = func.set_config(literal_column("'synchronous_commit'"), literal_column("'off'"), true())
             upsert, upsert_ended = upsert.returning(flag), upsert_ended.returning(flag)
-        self.upsert = _Compiled(upsert, dialect, list(_INSERTED))
-        self.upsert_ended = _Compiled(upsert_ended, dialect, list(_INSERTED))
+        self.upsert = Prepared(upsert, dialect, list(_INSERTED))
+        self.upsert_ended = Prepared(upsert_ended, dialect, list(_INSERTED))
         c = table.c
-        self.outcome = _Compiled(select(c.outcome).where(c.call_sid == bindparam("sid")), dialect)
-        self.complete = _Compiled(
+        self.outcome = Prepared(select(c.outcome).where(c.call_sid == bindparam("sid")), dialect)
+        self.complete = Prepared(
             update(table).where(c.call_sid == bindparam("sid")).values(
                 ended_at=bindparam("ended", type_=c.ended_at.type),
                 duration=bindparam("duration", type_=c.duration.type),
