@@ -263,6 +263,7 @@ _LOGIN_OK = (update(Account)
                     _not_locked(Account.locked_until, bindparam("now")))
              .values(failed_attempts=0, locked_until=None))
 _LOGIN_OK_REHASH = _LOGIN_OK.values(password_hash=bindparam("new_hash"))
+_CALLER_START = select(CallerFailure.window_start).where(CallerFailure.caller_hash == bindparam("caller_hash"))
 _CALLER_WINDOW = (select(CallerFailure.failures, CallerFailure.window_start)
                   .where(CallerFailure.caller_hash == bindparam("caller_hash")))
 _BALANCES = (select(Account.medical_fen, Account.pension_fen, Account.updated_at)
@@ -546,34 +547,30 @@ class AccountService:
         against that number, and a blocked number is refused before any check.
         """
         now = self.now()
-        reserved = None
-        if caller:
-            # Reserve the attempt before the slow hash, atomically: concurrent tries from one
-            # number cannot all pass a check made before any of them is counted.
-            reserved = self._reserve_caller(self._caller_hash(caller), now)
-            if isinstance(reserved, dt.datetime):
-                log.info("login refused: caller over limit")
-                return LoginResult(LOGIN_CALLER_LIMITED, locked_until=reserved)
-        window, before = self._reserve_budget(now)
+        # Reserve the attempt before the slow hash, atomically: concurrent tries from one number
+        # cannot all pass a check made before any of them is counted.
+        reserved, window, before = self._reserve(self._caller_hash(caller) if caller else None, now)
+        if isinstance(reserved, dt.datetime):
+            log.info("login refused: caller over limit")
+            return LoginResult(LOGIN_CALLER_LIMITED, locked_until=reserved)
         if before >= self.login_budget and self.login_budget_delay > 0:
             log.warning("global failed-login budget spent (%d in this window): slowing logins", before)
             self._sleep(self.login_budget_delay)
         kind, key = self._resolve(reference)
         password = password if isinstance(password, str) else ""
         for _ in range(5):
-            result = self._verify_once(kind, key, password, now)
+            # a success gives back what was reserved for a failure, in its own transaction
+            result = self._verify_once(kind, key, password, now, (window, reserved))
             if result is not None:
                 break
         else:  # the password hash kept changing under us: count a failed attempt
             result = (self._account_failure(key, now) if kind == "a"
                       else self._unknown_failure(key, now))
-        if result.ok:   # give back what was reserved for a failure
-            self._refund(window, reserved)
         log.info("login %s (%s)", result.status,
                  f"account {key}" if kind == "a" else "no such account")
         return result
 
-    def _verify_once(self, kind: str, key, password: str, now: dt.datetime
+    def _verify_once(self, kind: str, key, password: str, now: dt.datetime, reserved: tuple
                      ) -> LoginResult | None:
         row = phantom = None
         with self._connect() as s:
@@ -592,16 +589,20 @@ class AccountService:
         if row.locked_until is not None and row.locked_until > now:
             return LoginResult(LOGIN_LOCKED, locked_until=row.locked_until)
         if _check_password(row.password_hash, password):
-            return self._success(row, password, now)
+            return self._success(row, password, now, reserved)
         return self._account_failure(row.id, now)
 
-    def _success(self, row, password: str, now: dt.datetime) -> LoginResult | None:
+    def _success(self, row, password: str, now: dt.datetime, reserved: tuple) -> LoginResult | None:
+        """Reset the account's counter and give back the reservation (``_reserve``'s window and
+        caller), in one transaction; None when the account changed since ``row`` was read."""
         params = {"account_id": row.id, "old_hash": row.password_hash, "now": now}
         stmt = _LOGIN_OK
         if row.password_hash.split("$", 1)[0] != self._hash_prefix:   # upgrade a weaker hash
             stmt, params["new_hash"] = _LOGIN_OK_REHASH, hash_password(password, self.hash_method)
         with self._begin() as s:
             res = execute(s, stmt, params)
+            if res.rowcount == 1:
+                self._refund(s, *reserved)
         if res.rowcount != 1:
             return None   # locked or password changed meanwhile: look again
         return LoginResult(LOGIN_OK, account_id=row.id,
@@ -656,32 +657,35 @@ class AccountService:
 
     # -- per-caller limit (issue 7) --------------------------------------------------------------
 
-    def _reserve_caller(self, caller_hash: str, now: dt.datetime):
-        """Count an attempt against a number unless it is at its limit: the (hash, window start)
-        reserved, or the end of the window (a datetime) when the number is blocked."""
-        t = CallerFailure
-        with self._begin() as s:
-            row = execute(s, _login_statements(s.dialect).reserve_caller,
-                            {"reserve_hash": caller_hash, "now": now, "cutoff": now - self.caller_window,
-                             "max_failures": self.caller_max_failures}).first()
-            if row is None:
-                start = s.execute(select(t.window_start).where(t.caller_hash == caller_hash)).scalar_one()
-                return start + self.caller_window
-        return caller_hash, row.window_start
-
-    def _reserve_budget(self, now: dt.datetime) -> tuple[int, int]:
-        """Count an attempt in the global window; (window, attempts counted before this one)."""
+    def _reserve(self, caller_hash: str | None, now: dt.datetime) -> tuple:
+        """Count an attempt against the calling number (unless it is at its limit) and in the
+        global window, in one transaction: (reserved, window, attempts counted in the window
+        before this one). ``reserved`` is the (hash, window start) counted, None without a caller,
+        or the end of the number's window (a datetime) when it is blocked (then nothing is
+        counted)."""
         window = int(now.timestamp()) // self.login_budget_window
         with self._begin() as s:
-            count = execute(s, _login_statements(s.dialect).reserve_budget, {"budget_window": window}).scalar_one()
-        return window, count - 1
+            statements = _login_statements(s.dialect)
+            reserved = None
+            if caller_hash is not None:
+                row = execute(s, statements.reserve_caller,
+                              {"reserve_hash": caller_hash, "now": now, "cutoff": now - self.caller_window,
+                               "max_failures": self.caller_max_failures}).first()
+                if row is None:
+                    start = execute(s, _CALLER_START, {"caller_hash": caller_hash}).scalar_one()
+                    return start + self.caller_window, window, 0
+                reserved = caller_hash, row.window_start
+            count = execute(s, statements.reserve_budget, {"budget_window": window}).scalar_one()
+        return reserved, window, count - 1
 
-    def _refund(self, window: int, reserved) -> None:
-        with self._begin() as s:
-            execute(s, _REFUND_BUDGET, {"budget_window": window})
-            if reserved:
-                caller_hash, start = reserved
-                execute(s, _REFUND_CALLER, {"refund_hash": caller_hash, "refund_start": start})
+    @staticmethod
+    def _refund(s, window: int, reserved) -> None:
+        # The caller's row before the budget's, as _reserve takes them: two logins from one number
+        # (one reserving, one giving back) never wait for each other's row (no deadlock).
+        if reserved:
+            caller_hash, start = reserved
+            execute(s, _REFUND_CALLER, {"refund_hash": caller_hash, "refund_start": start})
+        execute(s, _REFUND_BUDGET, {"budget_window": window})
 
     def caller_status(self, caller: str, *, _now: dt.datetime | None = None) -> CallerStatus:
         """Wrong passwords from this calling number in the current window."""

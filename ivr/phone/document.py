@@ -40,14 +40,32 @@ def parse(fetched: Fetched) -> Document:
         play = ET.Element("Play")
         play.text = fetched.url
         return Document(fetched.url, [play, ET.Element("Hangup")])
+    verbs, warnings = _read(fetched.body, fetched.url)
+    sensitive = bool((fetched.headers.get(SENSITIVE_HEADER) or "").strip()) if fetched.headers else False
+    return Document(fetched.url, list(verbs), list(warnings), sensitive)
+
+
+# Documents already read, by their bytes. An app answers the same TwiML again and again (the
+# hotline memoizes its own), and parsing and checking it again was a sixth of the phone's work per
+# webhook (issue 17). Nothing changes an element after it is read (verbs only look at them), so
+# documents with the same bytes share their elements. Failures are not remembered.
+_READ: dict[bytes, tuple[tuple[ET.Element, ...], tuple[str, ...]]] = {}
+_READ_MAX = 256
+
+
+def _read(body: bytes, url: str) -> tuple[tuple[ET.Element, ...], tuple[str, ...]]:
+    made = _READ.get(body)
+    if made is not None:
+        return made
     try:
-        root = ET.fromstring(fetched.body)
+        root = ET.fromstring(body)
     except ET.ParseError as exc:
-        raise errors.FetchError(errors.DOCUMENT_PARSE_FAILURE, f"document parse failure: {exc}", fetched.url) from None
+        raise errors.FetchError(errors.DOCUMENT_PARSE_FAILURE, f"document parse failure: {exc}", url) from None
     if root.tag != "Response":
-        raise errors.FetchError(errors.DOCUMENT_PARSE_FAILURE, f"root element is <{root.tag}>, not <Response>",
-                                fetched.url)
+        raise errors.FetchError(errors.DOCUMENT_PARSE_FAILURE, f"root element is <{root.tag}>, not <Response>", url)
     warnings = [problem for verb in root for problem in schema.problems(verb)]
     warnings += [f"<Response> has no attribute {schema.attribute_name(a)!r}" for a in root.attrib]
-    sensitive = bool((fetched.headers.get(SENSITIVE_HEADER) or "").strip()) if fetched.headers else False
-    return Document(fetched.url, list(root), warnings, sensitive)
+    if len(_READ) >= _READ_MAX:
+        _READ.clear()
+    made = _READ[body] = (tuple(root), tuple(warnings))
+    return made

@@ -7,6 +7,7 @@ a call only).
 """
 from __future__ import annotations
 
+import functools
 import io
 import sys
 import time
@@ -123,19 +124,28 @@ def _quoted(text: str) -> str:
     return quoted
 
 
-def _environ(method: str, url: str, form: dict[str, str] | None, headers: dict[str, str]) -> dict:
-    """The WSGI environ of one request as a server would make it: a form goes url-encoded in the body."""
+@functools.lru_cache(maxsize=256)
+def _url_environ(url: str) -> tuple:
+    """The environ entries a URL decides (a call requests the same few URLs again and again)."""
     parts = urlsplit(url)
-    data = _urlencode(form).encode() if form is not None else b""
     https = parts.scheme == "https"
-    environ = {
-        "REQUEST_METHOD": method, "SCRIPT_NAME": "", "PATH_INFO": _latin1(unquote(parts.path or "/")),
+    return tuple({
+        "SCRIPT_NAME": "", "PATH_INFO": _latin1(unquote(parts.path or "/")),
         "QUERY_STRING": _latin1(parts.query), "REQUEST_URI": _latin1(parts.path + ("?" + parts.query if parts.query else "")),
         "SERVER_NAME": parts.hostname or "localhost", "SERVER_PORT": str(parts.port or (443 if https else 80)),
         "SERVER_PROTOCOL": "HTTP/1.1", "REMOTE_ADDR": "127.0.0.1", "HTTP_HOST": parts.netloc,
-        "wsgi.version": (1, 0), "wsgi.url_scheme": parts.scheme or "http", "wsgi.input": io.BytesIO(data),
+        "wsgi.version": (1, 0), "wsgi.url_scheme": parts.scheme or "http",
+    }.items())
+
+
+def _environ(method: str, url: str, form: dict[str, str] | None, headers: dict[str, str]) -> dict:
+    """The WSGI environ of one request as a server would make it: a form goes url-encoded in the body."""
+    data = _urlencode(form).encode() if form is not None else b""
+    environ = dict(_url_environ(url))
+    environ.update({
+        "REQUEST_METHOD": method, "wsgi.input": io.BytesIO(data),
         "wsgi.errors": sys.stderr, "wsgi.multithread": False, "wsgi.multiprocess": False, "wsgi.run_once": False,
-    }
+    })
     if form is not None:
         environ["CONTENT_TYPE"] = "application/x-www-form-urlencoded"
         environ["CONTENT_LENGTH"] = str(len(data))

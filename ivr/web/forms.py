@@ -13,7 +13,9 @@ UTF-8 gives an empty form, and one shorter than its Content-Length fails, as in 
 """
 from __future__ import annotations
 
+import functools
 import io
+import re
 from urllib.parse import unquote
 
 from flask import Request
@@ -21,6 +23,16 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import ClientDisconnected
 
 FORM = "application/x-www-form-urlencoded"
+
+
+# A pair whose name holds a quote or a plus (a name to unquote before it can be matched).
+_QUOTED_NAME = re.compile(r"(?:^|&)[^=&]*[%+]")
+
+
+@functools.lru_cache(maxsize=256)
+def _field(key: str) -> re.Pattern:
+    """The first pair named ``key`` (with or without ``=``), its value in group 1."""
+    return re.compile(r"(?:^|&)" + re.escape(key) + r"(?:=([^&]*))?(?=&|\Z)")
 
 
 def _needs_unquote(text: str) -> bool:
@@ -46,36 +58,39 @@ def parse_form(text: str) -> list[tuple[str, str]]:
 
 class LazyForm:
     """``MultiDict(parse_form(text))`` for a webhook that reads a few of Twilio's twenty-odd fields:
-    a value is unquoted when it is read (a Twilio form's phone numbers all carry ``%2B``). ``get``
-    and ``in`` answer from the raw pairs (the first of a repeated name, as MultiDict's get); any
+    ``get`` and ``in`` find the one field asked for in the text (the first of a repeated name, as
+    MultiDict's get) and unquote its value when it is read (a Twilio form's phone numbers all carry
+    ``%2B``); splitting every pair of the form was a tenth of the lane's own work (issue 17). Any
     other use builds the MultiDict itself and answers from it. A form whose names need unquoting
     (never Twilio's) is that MultiDict from the start."""
 
-    __slots__ = ("_text", "_raw", "_read", "_full")
+    __slots__ = ("_text", "_read", "_full")
 
     def __init__(self, text: str):
         self._text = text
-        self._read: dict[str, str] = {}
+        self._read: dict[str, str | None] = {}
         self._full = None
-        raw: dict[str, str] = {}
-        for pair in text.split("&"):
-            name, _, value = pair.partition("=")
-            if _needs_unquote(name):
-                self._multi()
-                break
-            if pair and name not in raw:
-                raw[name] = value
-        self._raw = raw
+        if ("%" in text or "+" in text) and _QUOTED_NAME.search(text):
+            self._multi()
+
+    def _raw(self, key: str) -> str | None:
+        """The value of the first pair named ``key``, as written (None: no such pair)."""
+        if key in self._read:
+            return self._read[key]
+        if not key:   # a pair with an empty name: only the MultiDict knows it
+            found = self._multi().get(key)
+        else:
+            m = _field(key).search(self._text)
+            found = None if m is None else _unquote(m.group(1) or "")
+        self._read[key] = found
+        return found
 
     def get(self, key, default=None, type=None):
         if self._full is not None:
             return self._full.get(key, default, type)
-        value = self._read.get(key)
+        value = self._raw(key) if isinstance(key, str) else self._multi().get(key)
         if value is None:
-            value = self._raw.get(key)
-            if value is None:
-                return default
-            value = self._read[key] = _unquote(value)
+            return default
         if type is None:
             return value
         try:
@@ -84,7 +99,9 @@ class LazyForm:
             return default
 
     def __contains__(self, key) -> bool:
-        return key in self._full if self._full is not None else key in self._raw
+        if self._full is not None or not isinstance(key, str):
+            return key in self._multi()
+        return self._raw(key) is not None
 
     def _multi(self) -> MultiDict:
         if self._full is None:

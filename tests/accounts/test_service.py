@@ -542,3 +542,46 @@ def test_timestamps_are_stored_as_utc_whatever_the_session_time_zone(database, d
             .lost_reported_at == clock()
     finally:
         other.dispose()
+
+
+def test_a_login_is_two_transactions_and_a_success_gives_back_its_reservation(service, demo, database):
+    """The attempt is counted (per number and globally) in one transaction before the hash check;
+    a success resets the account's counter and gives both counts back in one more (issue 17)."""
+    from sqlalchemy import event
+
+    from ivr.accounts.models import LoginBudget
+
+    commits = []
+
+    def count(conn):
+        commits.append(1)
+
+    caller = "+8613800138009"
+    event.listen(database.engine, "commit", count)
+    try:
+        assert service.verify(ZHANG, "074573", caller=caller).ok
+        assert len(commits) == 2
+        assert service.verify(ZHANG, "111999", caller=caller).status == LOGIN_BAD
+    finally:
+        event.remove(database.engine, "commit", count)
+    with database.Session() as s:
+        assert s.scalars(select(LoginBudget.failures)).all() == [1]   # the success's count given back
+    assert service.caller_status(caller).failures == 1
+
+
+def test_concurrent_logins_from_one_number_neither_deadlock_nor_miscount(make_service, demo, database):
+    """Reservations and give-backs of one number and one budget window, all at once: every login
+    answers (no deadlock between a reservation and a give-back), and what stays counted is the
+    wrong passwords alone."""
+    from ivr.accounts.models import LoginBudget
+
+    caller = "+8613800138077"
+    services = [make_service(caller_max_failures=100) for _ in range(8)]
+    logins = [(LI, "246810"), (UNKNOWN, "111999")] * 4   # 4 right, 4 unknown IDs
+    for _ in range(3):
+        results = run_concurrently(8, lambda i: services[i].verify(logins[i][0], logins[i][1], caller=caller))
+        assert [r.ok for r in results] == [True, False] * 4
+        assert {r.status for r in results[1::2]} <= {LOGIN_BAD, LOGIN_LOCKED}   # the unknown ID locks
+    assert services[0].caller_status(caller).failures == 12
+    with database.Session() as s:
+        assert s.scalars(select(LoginBudget.failures)).all() == [12]

@@ -165,3 +165,19 @@ def test_in_process_requests_arrive_as_a_server_would_send_them():
                    "sig": "abc=", "host": "hotline.example:8443", "scheme": "https", "cookie": None}
     second = json.loads(transport.request("GET", "https://hotline.example:8443/x?CallSid=CA1", None, {}, 5, None).body)
     assert second["args"] == {"CallSid": "CA1"} and second["form"] == {} and second["cookie"] == "yes"
+
+
+def test_a_document_read_again_warns_again_and_plays_the_same(make_phone):
+    """The phone remembers documents it has read (by their bytes): a repeat must still warn every
+    time it is loaded, in every call, and play exactly as the first time."""
+    page = twiml('<Say colour="red">again</Say><Redirect>/again</Redirect>')
+    app = ScriptedApp({"/voice": page, "/again": page})
+    first = make_phone(app, max_requests=3).run()
+    second = make_phone(app, max_requests=3).run()
+    for call in (first, second):
+        assert call.heard == ["again"] * 3
+        assert ["'colour'" in w["message"] for w in call.warnings] == [True] * len(call.requests)
+        assert len(call.requests) == 4   # the fourth is loaded, then the guard ends the call
+    broken = ScriptedApp({"/voice": "<Response><Say>unclosed</Response>"})
+    for _ in range(2):   # a document that fails to parse fails every time
+        assert [e["code"] for e in make_phone(broken).run().errors] == [12100]

@@ -28,7 +28,7 @@ def _form(cls, env: dict, limit=256 * 1024):
 
 
 pieces = st.sampled_from(["CallSid", "=", "&", "+", "%", "%2", "%20", "%E4%BD%A0", "%ZZ", ";", "Digits", "1",
-                          "\u4f60", "%C3", "a b", "#", "*"])
+                          "\u4f60", "%C3", "a b", "#", "*", "\n"])
 bodies = st.one_of(st.lists(pieces, max_size=30).map(lambda p: "".join(p).encode("utf-8", "surrogatepass")),
                    st.binary(max_size=200))
 
