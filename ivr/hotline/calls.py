@@ -78,7 +78,6 @@ class _Statements:
         self.upsert = Prepared(upsert, dialect, list(_INSERTED))
         self.upsert_ended = Prepared(upsert_ended, dialect, list(_INSERTED))
         c = table.c
-        self.outcome = Prepared(select(c.outcome).where(c.call_sid == bindparam("sid")), dialect)
         self.complete = Prepared(
             update(table).where(c.call_sid == bindparam("sid")).values(
                 ended_at=bindparam("ended", type_=c.ended_at.type),
@@ -197,17 +196,9 @@ class CallStore:
                 values["outcome"] = outcome
             conn.execute(update(Call).where(Call.call_sid == sid).values(**values))
             return True
-        cursor = conn.connection.cursor()
-        try:
-            # As before: nothing is written (or bound) for a call we do not know.
-            cursor.execute(sql.outcome.sql, sql.outcome.params({"sid": sid}))
-            if cursor.fetchone() is None:
-                return False
-            cursor.execute(sql.complete.sql, sql.complete.params(
-                {"sid": sid, "ended": now, "duration": duration, "new_outcome": outcome}))
-            return True
-        finally:
-            cursor.close()
+        # One statement: a call we do not know matches no row, so nothing is written for it.
+        return sql.complete.run(conn, {"sid": sid, "ended": now, "duration": duration,
+                                       "new_outcome": outcome}).rowcount == 1
 
     def record_error(self, session: Session, sid: str, code: str) -> None:
         session.execute(update(Call).where(Call.call_sid == sid).values(error_code=code[:16], outcome="error"))

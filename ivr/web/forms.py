@@ -13,9 +13,7 @@ UTF-8 gives an empty form, and one shorter than its Content-Length fails, as in 
 """
 from __future__ import annotations
 
-import functools
 import io
-import re
 from urllib.parse import unquote
 
 from flask import Request
@@ -25,14 +23,34 @@ from werkzeug.exceptions import ClientDisconnected
 FORM = "application/x-www-form-urlencoded"
 
 
-# A pair whose name holds a quote or a plus (a name to unquote before it can be matched).
-_QUOTED_NAME = re.compile(r"(?:^|&)[^=&]*[%+]")
+def _quoted_name(text: str) -> bool:
+    """Whether a pair's name holds a quote or a plus (a name to unquote before it can be
+    matched): every ``%`` and ``+`` of the text (a Twilio form: its phone numbers' few) is looked
+    at, with string searches, not a scan of every pair."""
+    for mark in ("%", "+"):
+        at = text.find(mark)
+        while at != -1:
+            if text.find("=", text.rfind("&", 0, at) + 1, at) == -1:
+                return True   # no "=" between the pair's start and the mark: it is in the name
+            after = text.find("&", at)
+            at = -1 if after == -1 else text.find(mark, after)
+    return False
 
 
-@functools.lru_cache(maxsize=256)
-def _field(key: str) -> re.Pattern:
-    """The first pair named ``key`` (with or without ``=``), its value in group 1."""
-    return re.compile(r"(?:^|&)" + re.escape(key) + r"(?:=([^&]*))?(?=&|\Z)")
+def _find(text: str, key: str) -> str | None:
+    """The value, as written, of the first pair named ``key`` ("" for a pair without "="), or None."""
+    if "=" in key or "&" in key:   # no name holds them (a pair is split at its first "=")
+        return None
+    size, at = len(key), text.find(key)
+    while at != -1:
+        end = at + size
+        if (at == 0 or text[at - 1] == "&") and (end == len(text) or text[end] in "=&"):
+            if end == len(text) or text[end] == "&":
+                return ""
+            stop = text.find("&", end)
+            return text[end + 1:] if stop == -1 else text[end + 1:stop]
+        at = text.find(key, at + 1)
+    return None
 
 
 def _needs_unquote(text: str) -> bool:
@@ -70,7 +88,7 @@ class LazyForm:
         self._text = text
         self._read: dict[str, str | None] = {}
         self._full = None
-        if ("%" in text or "+" in text) and _QUOTED_NAME.search(text):
+        if _quoted_name(text):
             self._multi()
 
     def _raw(self, key: str) -> str | None:
@@ -80,8 +98,9 @@ class LazyForm:
         if not key:   # a pair with an empty name: only the MultiDict knows it
             found = self._multi().get(key)
         else:
-            m = _field(key).search(self._text)
-            found = None if m is None else _unquote(m.group(1) or "")
+            found = _find(self._text, key)
+            if found:
+                found = _unquote(found)
         self._read[key] = found
         return found
 

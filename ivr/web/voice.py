@@ -349,7 +349,7 @@ def status_callback(sid: str):
     # Progress events (initiated, ringing, answered: a number may ask for them) do not end the call.
     progress = current_request().values.get("CallStatus", "") in ("initiated", "queued", "ringing", "in-progress")
     if valid_sid(sid) and not progress:   # on the webhook's connection, as the call webhooks (no ORM)
-        hotline = _hotline()   # complete() reads, then writes only what a call it knows lacks: safe to run again
+        hotline = _hotline()   # complete() changes only a call it knows, keeps its outcome: safe to run again
         with _webhook_transaction(hotline, lambda conn: hotline.calls.complete(conn, sid, duration, status)):
             pass
     return _empty(), {"menu": "-", "outcome": f"status:{status or '-'}"}

@@ -57,7 +57,8 @@ def test_limits_and_short_bodies_as_werkzeug():
 
 
 @settings(max_examples=400, deadline=None)
-@given(bodies, st.lists(st.sampled_from(["CallSid", "Digits", "a b", "%", "", "From", "\u4f60", "1"]), max_size=6))
+@given(bodies, st.lists(st.sampled_from(["CallSid", "Digits", "a b", "%", "", "From", "\u4f60", "1", "a=b", "1&",
+                                                 "Digits\n"]), max_size=6))
 def test_the_lanes_lazy_form_answers_as_werkzeugs_form(body, asked):
     """The webhook lane's form (unquoted as read) gives what werkzeug's MultiDict gives, for get
     (with a default and a type), in, and anything else (which builds the MultiDict)."""
