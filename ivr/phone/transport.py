@@ -17,7 +17,7 @@ from urllib.parse import quote_plus, unquote, urlencode, urlsplit
 
 import requests
 from werkzeug.wsgi import get_current_url
-from werkzeug.test import Client, run_wsgi_app
+from werkzeug.test import Client
 
 from ivr.phone import errors
 
@@ -64,18 +64,20 @@ class WsgiTransport:
         environ = _environ(method, url, form, headers)
         if self.client._cookies:
             app_iter, status, response_headers = self.client.run_wsgi_app(environ, buffered=True)
+            try:
+                body = b"".join(app_iter)
+            finally:
+                if hasattr(app_iter, "close"):
+                    app_iter.close()
+            pairs = response_headers.items()
         else:   # no cookie yet (a Twilio app rarely sets one): skip the jar's URL rebuilding
             environ.pop("HTTP_COOKIE", None)   # what the empty jar does
-            app_iter, status, response_headers = run_wsgi_app(self.client.application, environ, buffered=True)
-            set_cookies = response_headers.getlist("Set-Cookie")
+            body, status, pairs = _run_app(self.client.application, environ)
+            set_cookies = [value for name, value in pairs if name.lower() == "set-cookie"]
             if set_cookies:
                 where = urlsplit(get_current_url(environ))
                 self.client._update_cookies_from_response(where.hostname or "localhost", where.path, set_cookies)
-        try:
-            body = b"".join(app_iter)
-        finally:
-            if hasattr(app_iter, "close"):
-                app_iter.close()
+        response_headers = _Headers(pairs)
         if time.monotonic() - started > timeout:
             raise errors.TransportError(errors.HTTP_CONNECTION_FAILURE, f"no answer within {timeout:g} s")
         too_big = limit is not None and len(body) > limit
@@ -84,6 +86,53 @@ class WsgiTransport:
 
     def close(self) -> None:
         pass
+
+
+def _run_app(app: Callable, environ: dict) -> tuple[bytes, str, list]:
+    """(body, status, header pairs) of one WSGI call, its answer read to the end and closed (PEP
+    3333: ``write()`` output first; ``start_response`` may come as late as the first chunk).
+    werkzeug's ``run_wsgi_app`` does the same with an environ copy, a wrapped iterator and a
+    ``Headers`` object on top, a tenth of the phone's own work per request (issue 17)."""
+    started: list = []
+    written: list[bytes] = []
+
+    def start_response(status, headers, exc_info=None):
+        if exc_info is not None:
+            try:
+                if started:   # too late to change the status: re-raise, as PEP 3333 asks
+                    raise exc_info[1].with_traceback(exc_info[2])
+            finally:
+                exc_info = None
+        started[:] = (status, headers)
+        return written.append
+
+    result = app(environ, start_response)
+    try:
+        chunks = list(result)
+    finally:
+        close = getattr(result, "close", None)
+        if close is not None:
+            close()
+    return b"".join(written + chunks), started[0], list(started[1])
+
+
+class _Headers(dict):
+    """A response's headers for ``get`` by any spelling of a name (the first of a repeated one, as
+    werkzeug's ``Headers.get``), as requests' headers answer for the HTTP transport."""
+
+    def __init__(self, pairs):
+        super().__init__()
+        for name, value in pairs:
+            self.setdefault(name.lower(), value)
+
+    def get(self, name, default=None):
+        return dict.get(self, name.lower(), default)
+
+    def __getitem__(self, name):
+        return dict.__getitem__(self, name.lower())
+
+    def __contains__(self, name) -> bool:
+        return dict.__contains__(self, name.lower())
 
 
 def _latin1(text: str) -> str:

@@ -181,3 +181,35 @@ def test_a_document_read_again_warns_again_and_plays_the_same(make_phone):
     broken = ScriptedApp({"/voice": "<Response><Say>unclosed</Response>"})
     for _ in range(2):   # a document that fails to parse fails every time
         assert [e["code"] for e in make_phone(broken).run().errors] == [12100]
+
+
+def test_any_wsgi_app_shape_is_read_whole(make_phone):
+    """PEP 3333 apps the in-process phone reads as a server would: output through ``write()``
+    before the iterable, ``start_response`` called as late as the first chunk, ``close()`` called,
+    header names in any case."""
+    closed = []
+
+    class Body:
+        def __init__(self, start_response):
+            self.start_response = start_response
+
+        def __iter__(self):
+            self.start_response("200 OK", [("content-TYPE", "text/xml")])   # late, odd case
+            yield b"<Response><Say>late start</Say>"
+            yield b"</Response>"
+
+        def close(self):
+            closed.append(True)
+
+    def late(environ, start_response):
+        return Body(start_response)
+
+    def writer(environ, start_response):
+        write = start_response("200 OK", [("Content-Type", "text/xml")])
+        write(b"<Response><Say>written</Say>")
+        return [b"<Say>then returned</Say></Response>"]
+
+    assert make_phone(late).run().heard == ["late start"]
+    if make_phone.transport == "wsgi":   # a server closes it after sending, maybe after the phone read it
+        assert closed == [True]
+    assert make_phone(writer).run().heard == ["written", "then returned"]
