@@ -248,12 +248,24 @@ def phone_calls_once(app) -> None:
     app_phone(app, status_callback="http://localhost/voice/status").run(KEYS)
 
 
+def cheap_only(calls: int, audio_dir: Path | None) -> dict:
+    """The cheap-hash call through the phone alone, in this process: what bench/run.py runs for the
+    code before and after, alternately, each in a fresh process (``--cheap-only``)."""
+    workdir = scratch_dir("ivr-bench-inproc-ab-")
+    return phone_calls(make_app(workdir, "cheap", audio_dir, cheap=True), calls)
+
+
 if __name__ == "__main__":
     remove_scratch_at_exit()
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--calls", type=int, default=300)
     p.add_argument("--realistic-calls", type=int, default=15)
+    p.add_argument("--cheap-only", action="store_true", help="only the cheap-hash call; one JSON line")
+    p.add_argument("--audio-dir", type=Path, default=None)
     a = p.parse_args()
     import json
 
-    print(json.dumps(run(a.calls, a.realistic_calls), indent=2))
+    if a.cheap_only:
+        print(json.dumps(cheap_only(a.calls, a.audio_dir)))
+    else:
+        print(json.dumps(run(a.calls, a.realistic_calls, audio_dir=a.audio_dir), indent=2))

@@ -164,6 +164,13 @@ def _summary(r: dict, w) -> None:
         w(f"| 17.6 | complete balance call through the local phone in-process, cheap password hash (median of "
           f"{len(ip['cheap'].get('windows') or [1])} windows) | {f1(rate)} "
           f"calls/s | | | ≥ {PHONE_CALLS_TARGET} calls/s | {yes(rate >= PHONE_CALLS_TARGET)} |")
+        ab = ip.get("ab") or {}
+        if ab.get("before"):
+            after, before = statistics.median(ab["after"]), statistics.median(ab["before"])
+            w(f"| 17.6 | the same call, fresh processes alternating with the code before "
+              f"(`{ab['before_commit'][:7]}`), {ab['rounds']} rounds, medians | {f1(after)} calls/s | "
+              f"{f1(before)} calls/s | {f2(after / before)}× | ≥ {PHONE_CALLS_TARGET} calls/s | "
+              f"{yes(after >= PHONE_CALLS_TARGET)} |")
         w(f"| 8.2 | complete balance call in-process, scrypt login (realistic) | {f1(ip['realistic']['calls_per_second'])} "
           f"calls/s | | | ≥ {CALLS_TARGET:.0f} calls/s | {yes(ip['realistic']['calls_per_second'] >= CALLS_TARGET)} |")
         w(f"| 8.2 | the same call, cheap password hash (all but the scrypt check) | {f1(ip['cheap']['calls_per_second'])} "

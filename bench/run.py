@@ -96,6 +96,27 @@ def run_cost(workdir: Path, audio_dir: Path | None, before_env: dict | None, rou
             if rows} | {"rounds": rounds, "before_commit": BEFORE_COMMIT}
 
 
+def run_inproc_ab(audio_dir: Path | None, before_env: dict | None, calls: int, rounds: int = 3) -> dict:
+    """bench/inproc.py --cheap-only in fresh processes, the code after and before alternately: the
+    in-process call's before/after in the same run (the machine's speed moves within minutes)."""
+    out: dict[str, list] = {"after": [], "before": []}
+    for _ in range(rounds):
+        for name, env in (("after", {}), ("before", before_env)):
+            if env is None:
+                continue
+            cmd = [PY, "-P", str(BENCH / "inproc.py"), "--cheap-only", "--calls", str(calls)]
+            if audio_dir:
+                cmd += ["--audio-dir", str(audio_dir)]
+            done = subprocess.run(cmd, cwd=BENCH, env={**os.environ, **env}, capture_output=True, text=True,
+                                  timeout=600)
+            if done.returncode != 0:
+                raise RuntimeError(f"inproc.py --cheap-only ({name}) failed: {done.stderr[-1500:]}")
+            out[name].append(json.loads(done.stdout.strip().splitlines()[-1])["calls_per_second"])
+    from hotline_setup import BEFORE_COMMIT
+
+    return {name: rates for name, rates in out.items() if rates} | {"rounds": rounds, "before_commit": BEFORE_COMMIT}
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--seconds", type=float, default=4, help="length of each wrk run (default 4)")
@@ -149,7 +170,7 @@ def main() -> int:
     try:
         from hotline_setup import BenchHotline, before_tree
 
-        if not a.no_before and {"http", "cost"} & set(sections):
+        if not a.no_before and {"http", "cost", "inproc"} & set(sections):
             before_env = before_tree(workdir / "before")
         if {"http", "ladder", "servers", "cost", "inproc", "load"} & set(sections):
             log("preparing the hotline: database with 10,000 made-up accounts, prompt audio")
@@ -189,10 +210,17 @@ def main() -> int:
                                          rounds=1 if a.quick else 2))
         import inproc
 
-        section("inproc", lambda: inproc.run(calls=100 if a.quick else 300, realistic_calls=5 if a.quick else 15,
-                                             profile_calls=50 if a.quick else 150, workdir=_sub(workdir, "inproc"),
-                                             audio_dir=hotline.workdir / "audio" if hotline else None,
-                                             progress=log))
+        def run_inproc():
+            audio = hotline.workdir / "audio" if hotline else None
+            out = inproc.run(calls=100 if a.quick else 300, realistic_calls=5 if a.quick else 15,
+                             profile_calls=50 if a.quick else 150, workdir=_sub(workdir, "inproc"),
+                             audio_dir=audio, progress=log)
+            out["ab"] = run_inproc_ab(audio, before_env, calls=100 if a.quick else 300, rounds=1 if a.quick else 3)
+            if "before" in out["ab"]:
+                log(f"  in-process A/B (cheap hash, calls/s): after {out['ab']['after']}, before {out['ab']['before']}")
+            return out
+
+        section("inproc", run_inproc)
         section("tts", run_tts)
         section("audio", run_audio)
         import memory
