@@ -13,6 +13,7 @@ UTF-8 gives an empty form, and one shorter than its Content-Length fails, as in 
 """
 from __future__ import annotations
 
+import functools
 import io
 from urllib.parse import unquote
 
@@ -59,7 +60,14 @@ def _needs_unquote(text: str) -> bool:
 
 def _unquote(text: str) -> str:
     """One name or value of a form, as ``parse_qsl(.., errors="werkzeug.url_quote")`` decodes it."""
-    return unquote(text.replace("+", " "), errors="werkzeug.url_quote") if _needs_unquote(text) else text
+    return _unquoted(text) if _needs_unquote(text) else text
+
+
+@functools.lru_cache(maxsize=1024)
+def _unquoted(text: str) -> str:
+    # A call's webhooks repeat the same quoted values (its phone numbers, "*" as %2A): unquoting
+    # with werkzeug's error handler cost 5 µs each, a twentieth of a navigation webhook's own work.
+    return unquote(text.replace("+", " "), errors="werkzeug.url_quote")
 
 
 def parse_form(text: str) -> list[tuple[str, str]]:
