@@ -22,8 +22,8 @@ _DIALECTS = ("sqlite", "postgresql")
 class Prepared:
     """One statement compiled for one dialect (``column_keys``: the columns an INSERT binds)."""
 
-    def __init__(self, stmt, dialect, column_keys=None):
-        compiled = stmt.compile(dialect=dialect, column_keys=column_keys)
+    def __init__(self, stmt, dialect, column_keys=None, compiled=None):
+        compiled = compiled or stmt.compile(dialect=dialect, column_keys=column_keys)
         self.stmt = stmt   # kept alive: :meth:`get` caches by its id
         self.sql = compiled.string
         self.positional = bool(compiled.positional)
@@ -63,7 +63,7 @@ class Prepared:
         if compiled.literal_execute_params or compiled.post_compile_params or any(
                 b.expanding for b in compiled.binds.values()):
             return None
-        return cls(stmt, dialect)
+        return cls(stmt, dialect, compiled=compiled)
 
     # -- running ----------------------------------------------------------------------------------
 

@@ -1,8 +1,8 @@
 """Loading and saving call state by CallSid: one read and one upsert per webhook.
 
 The hot path (``load`` and ``save`` on SQLite and PostgreSQL) runs statements compiled once per
-dialect straight on the DB-API cursor of the caller's connection, inside the caller's transaction:
-building the ``insert .. on_conflict_do_update`` with ORM coercion on every webhook cost more than
+dialect (``ivr.accounts.sql``) straight on the DB-API cursor of the caller's connection, inside the
+caller's transaction: building the ``insert .. on_conflict_do_update`` with ORM coercion on every webhook cost more than
 the rest of the webhook together (docs/benchmarks.md). Values go through the column types' own bind
 processors, so what is stored is exactly what SQLAlchemy would store; other databases keep the ORM
 read-then-write.
@@ -66,7 +66,6 @@ class _Statements:
         # SQLite: the save takes the write lock itself, in short pauses (db.begin_sqlite_write)
         self.begin_write = begin_sqlite_write if dialect.name == "sqlite" else None
         self.load = Prepared(select(table.c.state).where(table.c.call_sid == bindparam("sid")), dialect)
-        self.state_result = table.c.state.type.dialect_impl(dialect).result_processor(dialect, None)
         insert = _INSERTS[dialect.name](table)
         upsert, upsert_ended = self._upsert(insert, _UPDATED), self._upsert(insert, _UPDATED + ("ended_at",))
         if async_commit and dialect.name == "postgresql":
@@ -130,15 +129,8 @@ class CallStore:
         if sql is None:
             row = conn.execute(select(Call.state).where(Call.call_sid == sid)).scalar_one_or_none()
         else:
-            cursor = conn.connection.cursor()
-            try:
-                cursor.execute(sql.load.sql, sql.load.params({"sid": sid}))
-                found = cursor.fetchone()
-            finally:
-                cursor.close()
+            found = sql.load.run(conn, {"sid": sid}).first()
             row = found[0] if found else None
-            if row is not None and sql.state_result is not None:
-                row = sql.state_result(row)
         return CallState.from_dict(row) if row else None
 
     def save(self, session: Session | Connection, state: CallState, caller: str | None = None) -> None:
@@ -169,15 +161,11 @@ class CallStore:
             dbapi = conn.connection.dbapi_connection
             if not dbapi.in_transaction:   # else this transaction wrote already: it holds the lock
                 sql.begin_write(dbapi)
-        cursor = conn.connection.cursor()
-        try:
-            cursor.execute(stmt.sql, stmt.params({
-                "call_sid": state.call_sid, "state": state_values(state), "menu": state.menu,
-                "language": state.language, "outcome": state.outcome, "steps": state.steps,
-                "updated_at": now, "started_at": now, "caller": mask_phone(caller),
-                "ended_at": now if ended else None, "menu_version": state.version}))
-        finally:
-            cursor.close()
+        stmt.run(conn, {
+            "call_sid": state.call_sid, "state": state_values(state), "menu": state.menu,
+            "language": state.language, "outcome": state.outcome, "steps": state.steps,
+            "updated_at": now, "started_at": now, "caller": mask_phone(caller),
+            "ended_at": now if ended else None, "menu_version": state.version})
 
     def complete(self, session: Session | Connection, sid: str, duration: int | None, status: str | None) -> bool:
         """Twilio's status callback: the call is over; keep its duration. A call the hotline did
