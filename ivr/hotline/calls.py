@@ -2,10 +2,10 @@
 
 The hot path (``load`` and ``save`` on SQLite and PostgreSQL) runs statements compiled once per
 dialect (``ivr.accounts.sql``) straight on the DB-API cursor of the caller's connection, inside the
-caller's transaction: building the ``insert .. on_conflict_do_update`` with ORM coercion on every webhook cost more than
-the rest of the webhook together (docs/benchmarks.md). Values go through the column types' own bind
-processors, so what is stored is exactly what SQLAlchemy would store; other databases keep the ORM
-read-then-write.
+caller's transaction: building the ``insert .. on_conflict_do_update`` with ORM coercion on every
+webhook cost more than the rest of the webhook together (docs/benchmarks.md). Values go through the
+column types' own bind processors, so what is stored is exactly what SQLAlchemy would store; other
+databases keep the ORM read-then-write.
 """
 from __future__ import annotations
 
