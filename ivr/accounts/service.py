@@ -21,7 +21,6 @@ always happens outside any transaction.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 import logging
 import random
@@ -423,7 +422,7 @@ class AccountService:
         return value.astimezone(dt.timezone.utc)
 
     def _keyed_hash(self, kind: str, value: str) -> str:
-        return hmac.new(self._secret, f"{kind}:{value}".encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self._secret, f"{kind}:{value}".encode(), "sha256").hex()
 
     def _caller_hash(self, caller: str) -> str:
         """Every spelling of one number (and every non-number) gives one key (ivr.accounts.callers)."""

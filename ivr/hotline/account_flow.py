@@ -6,7 +6,6 @@ masked ID: never the ID number or a password.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import hmac
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
@@ -45,7 +44,7 @@ class Services:
 
     def seal(self, value: str) -> str:
         """A keyed digest: lets the next webhook compare an entry without storing it."""
-        return hmac.new(self.secret, value.encode(), hashlib.sha256).hexdigest()
+        return hmac.digest(self.secret, value.encode(), "sha256").hex()
 
 
 def make_services(config, db) -> Services:

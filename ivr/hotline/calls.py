@@ -77,6 +77,16 @@ class _Statements:
         self.upsert = Prepared(upsert, dialect, list(_INSERTED))
         self.upsert_ended = Prepared(upsert_ended, dialect, list(_INSERTED))
         c = table.c
+        # A call loaded by this webhook is saved with a plain UPDATE: five fewer values to bind
+        # than the upsert, no insert attempted first. No row updated (the call was deleted in
+        # between) falls back to the upsert.
+        changed = {name: bindparam(name, type_=c[name].type) for name in _UPDATED if name != "call_sid"}
+        known = update(table).where(c.call_sid == bindparam("sid"))
+        known, known_ended = known.values(**changed), known.values(**changed, ended_at=bindparam("ended_at",
+                                                                                     type_=c.ended_at.type))
+        if async_commit and dialect.name == "postgresql":
+            known, known_ended = known.returning(flag), known_ended.returning(flag)
+        self.update, self.update_ended = Prepared(known, dialect), Prepared(known_ended, dialect)
         self.complete = Prepared(
             update(table).where(c.call_sid == bindparam("sid")).values(
                 ended_at=bindparam("ended", type_=c.ended_at.type),
@@ -133,7 +143,10 @@ class CallStore:
             row = found[0] if found else None
         return CallState.from_dict(row) if row else None
 
-    def save(self, session: Session | Connection, state: CallState, caller: str | None = None) -> None:
+    def save(self, session: Session | Connection, state: CallState, caller: str | None = None,
+             known: bool = False) -> None:
+        """Store ``state``; ``known``: it was loaded from its row by this transaction's caller (the
+        row is updated; inserted again if it has gone)."""
         now = utcnow()
         ended = state.awaiting == "ended"
         conn = _connection(session)
@@ -156,11 +169,19 @@ class CallStore:
                 conn.execute(Call.__table__.insert().values(**values, started_at=now, caller=mask_phone(caller),
                                                             menu_version=state.version))
             return
-        stmt = sql.upsert_ended if ended else sql.upsert
         if sql.begin_write is not None:
             dbapi = conn.connection.dbapi_connection
             if not dbapi.in_transaction:   # else this transaction wrote already: it holds the lock
                 sql.begin_write(dbapi)
+        if known:
+            values = {"sid": state.call_sid, "state": state_values(state), "menu": state.menu,
+                      "language": state.language, "outcome": state.outcome, "steps": state.steps,
+                      "updated_at": now}
+            if ended:
+                values["ended_at"] = now
+            if (sql.update_ended if ended else sql.update).run(conn, values).rowcount == 1:
+                return
+        stmt = sql.upsert_ended if ended else sql.upsert
         stmt.run(conn, {
             "call_sid": state.call_sid, "state": state_values(state), "menu": state.menu,
             "language": state.language, "outcome": state.outcome, "steps": state.steps,

@@ -239,15 +239,18 @@ class PromptAudio:
         return self._valid(self.manifest.data()["static"].get(f"{lang}/{prompt_id}"), key)
 
     def _keyed(self, lang: str, plain_key: str) -> str:
-        return hmac.new(self._dynamic_secret, f"dynamic:{lang}:{plain_key}".encode(), hashlib.sha256).hexdigest()[:32]
+        return hmac.digest(self._dynamic_secret, f"dynamic:{lang}:{plain_key}".encode(), "sha256").hex()[:32]
 
     def lookup_dynamic(self, lang: str, text: str, max_age: float = 0.0) -> PromptFile | None:
         """The render of a read-out, if any; ``max_age``: see ``Manifest.data``."""
+        renders = self.manifest.data(max_age)["dynamic"]
+        if not renders:   # none rendered yet (the usual case without on-demand TTS): no key to compute
+            return None
         try:
             key = self._keyed(lang, self._key(lang, text))
         except TTSError:
             return None
-        return self._valid(self.manifest.data(max_age)["dynamic"].get(f"{lang}/{key}"), key)
+        return self._valid(renders.get(f"{lang}/{key}"), key)
 
     def dynamic_file(self, lang: str, prompt_id: str, key: str) -> PromptFile | None:
         """A cached dynamic render by key (what its URL names), whatever the current voice.

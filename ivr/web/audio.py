@@ -16,7 +16,6 @@ Static prompts carry ``X-Prompt-Text``: the prompt's text, UTF-8 percent-encoded
 """
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import time
@@ -108,7 +107,7 @@ class AudioService:
 
 def _tag(lang: str, key: str, sid: str, expires: int, text: str = "") -> str:
     secret = str(current_app.config.get("SECRET_KEY") or "").encode()
-    return hmac.new(secret, f"audio:{lang}/{key}/{sid}/{expires}/{text}".encode(), hashlib.sha256).hexdigest()[:32]
+    return hmac.digest(secret, f"audio:{lang}/{key}/{sid}/{expires}/{text}".encode(), "sha256").hex()[:32]
 
 
 def capability(lang: str, key: str, text: str = "") -> str:

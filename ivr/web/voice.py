@@ -187,6 +187,7 @@ def answer_call(w: Webhook, handler, new_call: bool):
     hotline.versions.current()   # its periodic check, before this webhook holds a connection
     load = lambda conn: hotline.calls.load(conn, w.sid)   # noqa: E731 - the first statement (see above)
     with _webhook_transaction(hotline, load) as (w.conn, w.session, w.state):
+        known = w.state is not None and not new_call   # its row exists: saved by an UPDATE
         w.flow = hotline.versions.for_call(w.state.version if w.state else None)
         if new_call:
             w.state = w.new_call()
@@ -197,7 +198,7 @@ def answer_call(w: Webhook, handler, new_call: bool):
         else:
             reply = handler(w)
         w.session.flush()   # the handler's ORM work (a voicemail) first, as autoflush did
-        hotline.calls.save(w.conn, w.state, caller=w.form.get("From"))
+        hotline.calls.save(w.conn, w.state, caller=w.form.get("From"), known=known)
     return reply
 
 
