@@ -84,6 +84,7 @@ def render(r: dict, args, million: dict | None) -> str:
     _rerun(w)
     _http(r, w)
     _ladder(r, w)
+    _sharing(r, w)
     _servers(r, w)
     _postgres(r, w)
     _inproc(r, w)
@@ -226,11 +227,11 @@ def _rerun(w) -> None:
     w("## Re-running\n")
     w("```sh\nmake bench                                  # = .venv/bin/python bench/run.py (about 10 minutes)\n"
       ".venv/bin/python bench/run.py --million     # adds the 1,000,000-account growth step (kept in bench/results/growth-1m.json)\n"
-      ".venv/bin/python bench/run.py --only http   # one section: http ladder servers postgres cost inproc tts audio memory growth load\n"
+      ".venv/bin/python bench/run.py --only http   # one section: http ladder sharing servers postgres cost inproc tts audio memory growth load\n"
       ".venv/bin/python bench/run.py --only http,servers,postgres --merge   # re-measure these, keep the others: writes this page\n"
       ".venv/bin/python bench/run.py --quick       # a short smoke run of the benchmark itself\n```\n")
     w("Each section also runs alone (`bench/http_bench.py`, `bench/servers.py`, `bench/postgres.py`, `bench/inproc.py`, "
-      "`bench/memory.py`, `bench/growth.py`, `bench/load_bench.py`, `bench/bench_tts.py`; `--help` for options). "
+      "`bench/sharing.py`, `bench/memory.py`, `bench/growth.py`, `bench/load_bench.py`, `bench/bench_tts.py`; `--help` for options). "
       "The postgres section needs PostgreSQL at 127.0.0.1:5432 (user postgres, trust) and pgbouncer "
       "(`apt-get install pgbouncer`); the servers section granian and bjoern (`pip install granian bjoern`, bjoern "
       "needs `libev-dev`), the `bench` extra of pyproject.toml; a missing one is left out and said so. Raw results: `bench/results/latest.json`. "
@@ -336,6 +337,28 @@ def _ladder(r: dict, w) -> None:
       f"{f2(by.get('state'))}× through the shipped code and {f2(by.get('sqlite3'))}× done the leanest way. "
       f"{verdict}(The last row is the same webhook as section 1's navigation, measured minutes apart; the "
       f"difference between the two is how much this shared machine drifts.)\n")
+
+
+def _sharing(r: dict, w) -> None:
+    sh = r.get("sharing")
+    if not sh:
+        return
+    m = sh["median_cpu_us"]
+    w("### Two processes, one SQLite file\n")
+    w(f"CPU time per request straight into the WSGI app (no server, no log line), in one process and in two "
+      f"processes at once (`bench/sharing.py`, {sh['requests']:,} requests per process, medians of "
+      f"{sh['rounds']} rounds, the four cases alternating):\n")
+    w("| app | one process µs | two processes µs | two / one |\n|---|---:|---:|---:|")
+    for app, label in (("hotline", "hotline navigation (state loaded, engine, state saved and committed)"),
+                       ("stateless", "stateless app (the same keys)")):
+        one, two = m[f"{app} x1"], m[f"{app} x2"]
+        w(f"| {label} | {f0(one)} | {f0(two)} | {f2(two / one)} |")
+    w(f"\nAlone, a navigation webhook costs {f2(sh['hotline_over_stateless_alone'])}× a stateless request; "
+      f"with two processes on one SQLite file (as `ivr serve --workers 2`) {f2(sh['hotline_over_stateless_pair'])}×. "
+      "Two stateless processes cost what one does (the cores are separate), so the rest is the shared file: "
+      "SQLite drops a connection's page cache whenever another process has committed and reads the pages "
+      "again, twice per webhook (the load's transaction and the save's), plus the lock and WAL-index traffic "
+      "between the processes. This is the gap of section 1's navigation row (docs/hotpath.md, round 7).\n")
 
 
 # -- 7. servers, 8. postgres --------------------------------------------------------------------
@@ -777,9 +800,10 @@ def _left(r: dict, w) -> None:
     w("## What is left\n")
     if nav and min(nav) < NAV_STATELESS:
         w(f"- **Navigation ≥ {NAV_STATELESS}× the stateless app is not met** ({f2(min(nav))}–{f2(max(nav))}×). "
-          "What is left of the gap (docs/hotpath.md, round 5): the SQLite work itself, about a third of a "
-          "navigation webhook (two transactions, some ten system calls for locks and the WAL write, more with two "
-          "workers re-reading pages the other changed). Section 1's ladder shows the steps.")
+          "In one process a navigation webhook costs less CPU than a stateless request; two server processes "
+          "sharing the SQLite file make it cost more (section 1's \"Two processes, one SQLite file\"): each "
+          "transaction after the other process's commit starts from an empty page cache. docs/hotpath.md, "
+          "round 7, has what was tried against it.")
     if look and min(look) < LOOKUP_STATELESS:
         w(f"- **Lookups ≥ {LOOKUP_STATELESS}× the stateless app is not met** ({f2(min(look))}–{f2(max(look))}×).")
     ip = r.get("inproc")

@@ -36,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from common import BENCH, PY, ROOT, machine, scratch_dir  # noqa: E402
 
-SECTIONS = ("http", "ladder", "servers", "postgres", "cost", "inproc", "tts", "audio", "memory", "growth", "load")
+SECTIONS = ("http", "ladder", "sharing", "servers", "postgres", "cost", "inproc", "tts", "audio", "memory", "growth", "load")
 RESULTS = BENCH / "results"
 MILLION_FILE = RESULTS / "growth-1m.json"
 
@@ -197,6 +197,10 @@ def main() -> int:
                                                workdir=hotline.workdir, before=before_env is not None, progress=log))
         section("ladder", lambda: http_bench.run_ladder(hotline, hotline.workdir, seconds=max(a.seconds - 1, 1),
                                                         rounds=a.rounds, progress=log))
+        import sharing
+
+        section("sharing", lambda: sharing.run(requests=1000 if a.quick else 4000, rounds=1 if a.quick else 3,
+                                               progress=log))
         import servers
 
         section("servers", lambda: servers.run(concurrencies, seconds=max(a.seconds - 1, 1), rounds=a.rounds,
