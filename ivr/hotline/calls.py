@@ -1,4 +1,5 @@
-"""Loading and saving call state by CallSid: one read and one upsert per webhook.
+"""Loading and saving call state by CallSid: one read and one write per webhook (an UPDATE of the
+call it loaded; an upsert for a new call).
 
 The hot path (``load`` and ``save`` on SQLite and PostgreSQL) runs statements compiled once per
 dialect (``ivr.accounts.sql``) straight on the DB-API cursor of the caller's connection, inside the
