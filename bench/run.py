@@ -60,9 +60,10 @@ def run_tts() -> dict:
     return out
 
 
-def run_audio() -> dict:
-    """bench/audio.py: how the voice sounds (foreign syllables, rates, WER, levels), before/after."""
-    out_file = RESULTS / "audio.json"
+def run_audio(partial: bool = False) -> dict:
+    """bench/audio.py: how the voice sounds (foreign syllables, rates, WER, levels), before/after.
+    A partial run (``--quick``, ``--only`` without ``--merge``) keeps the committed results."""
+    out_file = RESULTS / ("partial.audio.json" if partial else "audio.json")
     done = subprocess.run([PY, str(BENCH / "audio.py"), "--json", str(out_file)], cwd=ROOT, capture_output=True,
                           text=True, timeout=3600)
     out = {"exit": done.returncode, "stdout": done.stdout[-4000:], "stderr": done.stderr[-2000:]}
@@ -226,7 +227,7 @@ def main() -> int:
 
         section("inproc", run_inproc)
         section("tts", run_tts)
-        section("audio", run_audio)
+        section("audio", lambda: run_audio(partial))
         import memory
 
         section("memory", lambda: memory.run(a.memory_calls, workdir=_sub(workdir, "memory"), progress=log))
