@@ -174,20 +174,14 @@ class CallStore:
             dbapi = conn.connection.dbapi_connection
             if not dbapi.in_transaction:   # else this transaction wrote already: it holds the lock
                 sql.begin_write(dbapi)
-        if known:
-            values = {"sid": state.call_sid, "state": state_values(state), "menu": state.menu,
-                      "language": state.language, "outcome": state.outcome, "steps": state.steps,
-                      "updated_at": now}
-            if ended:
-                values["ended_at"] = now
-            if (sql.update_ended if ended else sql.update).run(conn, values).rowcount == 1:
-                return
-        stmt = sql.upsert_ended if ended else sql.upsert
-        stmt.run(conn, {
-            "call_sid": state.call_sid, "state": state_values(state), "menu": state.menu,
-            "language": state.language, "outcome": state.outcome, "steps": state.steps,
-            "updated_at": now, "started_at": now, "caller": mask_phone(caller),
-            "ended_at": now if ended else None, "menu_version": state.version})
+        # One mapping for both statements: each binds the names it has (the UPDATE's key is "sid").
+        values = {"sid": state.call_sid, "call_sid": state.call_sid, "state": state_values(state),
+                  "menu": state.menu, "language": state.language, "outcome": state.outcome,
+                  "steps": state.steps, "updated_at": now, "ended_at": now if ended else None}
+        if known and (sql.update_ended if ended else sql.update).run(conn, values).rowcount == 1:
+            return
+        values.update(started_at=now, caller=mask_phone(caller), menu_version=state.version)
+        (sql.upsert_ended if ended else sql.upsert).run(conn, values)
 
     def complete(self, session: Session | Connection, sid: str, duration: int | None, status: str | None) -> bool:
         """Twilio's status callback: the call is over; keep its duration. A call the hotline did
