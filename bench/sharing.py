@@ -23,7 +23,6 @@ import argparse
 import io
 import json
 import logging
-import os
 import statistics
 import subprocess
 import sys
@@ -158,5 +157,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
     sys.exit(main())

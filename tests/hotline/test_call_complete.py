@@ -7,7 +7,6 @@ from sqlalchemy import select
 
 from ivr.engine.state import CallState
 from ivr.hotline.calls import CallStore
-from ivr.hotline.db import Database
 from ivr.hotline.models import Call
 
 
@@ -16,25 +15,20 @@ def _row(db, sid):
         return conn.execute(select(Call.outcome, Call.duration, Call.ended_at).where(Call.call_sid == sid)).first()
 
 
-def test_complete_knows_its_calls(database_url):
-    db = Database(database_url)
-    db.create_all()
+def test_complete_knows_its_calls(db):
     store = CallStore()
-    try:
-        with db.engine.begin() as conn:
-            store.save(conn, CallState(call_sid="CAopen", language="en-US", menu="main"), caller="+8613800138000")
-            ended = CallState(call_sid="CAdone", language="en-US", menu="main", outcome="completed", awaiting="ended")
-            store.save(conn, ended, caller="+8613800138000")
-        with db.engine.begin() as conn:
-            assert store.complete(conn, "CAopen", 80, "completed") is True
-            assert store.complete(conn, "CAdone", 95, "completed") is True
-            assert store.complete(conn, "CAnobody", 10, "completed") is False
-        open_, done = _row(db, "CAopen"), _row(db, "CAdone")
-        assert (open_.outcome, open_.duration) == ("abandoned", 80) and open_.ended_at is not None
-        assert (done.outcome, done.duration) == ("completed", 95)
-        assert _row(db, "CAnobody") is None
-        with db.engine.begin() as conn:   # Twilio retries: the outcome stays
-            assert store.complete(conn, "CAopen", 80, "busy") is True
-        assert _row(db, "CAopen").outcome == "abandoned"
-    finally:
-        db.dispose()
+    with db.engine.begin() as conn:
+        store.save(conn, CallState(call_sid="CAopen", language="en-US", menu="main"), caller="+8613800138000")
+        ended = CallState(call_sid="CAdone", language="en-US", menu="main", outcome="completed", awaiting="ended")
+        store.save(conn, ended, caller="+8613800138000")
+    with db.engine.begin() as conn:
+        assert store.complete(conn, "CAopen", 80, "completed") is True
+        assert store.complete(conn, "CAdone", 95, "completed") is True
+        assert store.complete(conn, "CAnobody", 10, "completed") is False
+    open_, done = _row(db, "CAopen"), _row(db, "CAdone")
+    assert (open_.outcome, open_.duration) == ("abandoned", 80) and open_.ended_at is not None
+    assert (done.outcome, done.duration) == ("completed", 95)
+    assert _row(db, "CAnobody") is None
+    with db.engine.begin() as conn:   # Twilio retries: the outcome stays
+        assert store.complete(conn, "CAopen", 80, "busy") is True
+    assert _row(db, "CAopen").outcome == "abandoned"

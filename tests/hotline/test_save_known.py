@@ -9,7 +9,6 @@ from sqlalchemy import select
 
 from ivr.engine.state import CallState
 from ivr.hotline.calls import CallStore
-from ivr.hotline.db import Database
 from ivr.hotline.models import Call
 
 CALLER = "+8613800138000"
@@ -31,14 +30,6 @@ def _states(sid: str) -> list[CallState]:
     ended = CallState(call_sid=sid, language="zh-CN", menu="apply", steps=4, awaiting="ended", outcome="completed",
                       version="v1")
     return [first, later, ended]
-
-
-@pytest.fixture
-def db(database_url):
-    db = Database(database_url)
-    db.create_all()
-    yield db
-    db.dispose()
 
 
 def _comparable(row: dict) -> dict:
