@@ -83,11 +83,13 @@ class Prepared:
                 out[i] = done[key]
         return tuple(out) if self.positional else dict(zip(self.names, out))
 
-    def run(self, conn, values: dict) -> "Rows":
-        """Execute on ``conn`` (a Core Connection) in its transaction; the rows are fetched."""
+    def run(self, conn, values: dict, params=None) -> "Rows":
+        """Execute on ``conn`` (a Core Connection) in its transaction; the rows are fetched.
+        ``params``: what :meth:`params` made of the values beforehand (the call-state save builds
+        them before it takes SQLite's write lock)."""
         cursor = conn.connection.cursor()
         try:
-            cursor.execute(self.sql, self.params(values))
+            cursor.execute(self.sql, self.params(values) if params is None else params)
             rows = cursor.fetchall() if cursor.description is not None else []
             count = cursor.rowcount
         finally:

@@ -29,8 +29,15 @@ def _sqlite_pragmas(dbapi_conn, _record):
     cur.close()
 
 
+# Attempts made at once (yielding the core in between) before the first pause: a call-state save
+# holds the lock ~40-70 us, and a pause is never that short on a busy or virtual machine (a 20 us
+# sleep took ~100 us here, a wake-up whose own CPU cost more than the retries; docs/hotpath.md,
+# round 8). A failed attempt costs a few microseconds.
+SPINS = 25
+
+
 def begin_sqlite_write(dbapi_conn, timeout: float = BUSY_TIMEOUT_MS / 1000, *, clock=time.monotonic,
-                       sleep=time.sleep) -> None:
+                       sleep=time.sleep, yield_=getattr(os, "sched_yield", lambda: None)) -> None:
     """BEGIN IMMEDIATE on a SQLite connection with no transaction open: the write lock, waited for
     in short pauses while another process holds it, given up after ``timeout`` seconds ("database
     is locked", as ``busy_timeout`` gives up).
@@ -38,12 +45,13 @@ def begin_sqlite_write(dbapi_conn, timeout: float = BUSY_TIMEOUT_MS / 1000, *, c
     Why not ``busy_timeout``: SQLite's busy handler sleeps a whole millisecond at its first retry
     (then 2, 5, 10 ...), while a call-state save holds the lock for some tens of microseconds; with
     two server processes about one webhook in ten slept that millisecond (docs/hotpath.md, round 5).
-    Here the pauses start at 20 us and double up to 1 ms."""
+    Here the first ``SPINS`` retries come at once, each after ``yield_()`` (the other writer may be
+    waiting for this core), then pauses start at 20 us and double up to 1 ms."""
     cur = dbapi_conn.cursor()
     try:
         cur.execute("PRAGMA busy_timeout=0")
         try:
-            pause, deadline = 20e-6, None
+            pause, deadline, spins = 20e-6, None, SPINS
             while True:
                 try:
                     cur.execute("BEGIN IMMEDIATE")
@@ -56,6 +64,10 @@ def begin_sqlite_write(dbapi_conn, timeout: float = BUSY_TIMEOUT_MS / 1000, *, c
                         deadline = now + timeout
                     elif now >= deadline:
                         raise
+                    if spins:
+                        spins -= 1
+                        yield_()
+                        continue
                     sleep(pause)
                     pause = min(pause * 2, 1e-3)
         finally:

@@ -198,7 +198,7 @@ def answer_call(w: Webhook, handler, new_call: bool):
         else:
             reply = handler(w)
         w.session.flush()   # the handler's ORM work (a voicemail) first, as autoflush did
-        hotline.calls.save(w.conn, w.state, caller=w.form.get("From"), known=known)
+        hotline.calls.save(w.conn, w.state, caller=w.form.get("From"), known=known, commit=True)
     return reply
 
 

@@ -89,9 +89,9 @@ def test_webhooks_save_loaded_calls_as_known(app, monkeypatch):
     seen = []
     save = hotline.calls.save
 
-    def spy(conn, state, caller=None, known=False):
-        seen.append((state.steps, known))
-        return save(conn, state, caller=caller, known=known)
+    def spy(conn, state, caller=None, known=False, commit=False):
+        seen.append((state.steps, known, commit))
+        return save(conn, state, caller=caller, known=known, commit=commit)
 
     monkeypatch.setattr(hotline.calls, "save", spy)
     client = app.test_client()
@@ -99,7 +99,8 @@ def test_webhooks_save_loaded_calls_as_known(app, monkeypatch):
     assert client.post("/voice", data=form).status_code == 200
     for digits in ("2", "2", "*"):
         assert client.post("/voice/input", data={**form, "Digits": digits}).status_code == 200
-    assert [known for _, known in seen] == [False, True, True, True]
+    assert [known for _, known, _ in seen] == [False, True, True, True]
+    assert all(commit for *_, commit in seen)   # each webhook's save commits at once (test_save_commit)
     with hotline.db.engine.connect() as conn:
         state = hotline.calls.load(conn, "CAspyknown")
     assert state.menu == "main" and state.keys == ["2", "2", "*"]

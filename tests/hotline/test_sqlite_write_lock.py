@@ -5,7 +5,7 @@ import threading
 
 import pytest
 
-from ivr.hotline.db import BUSY_TIMEOUT_MS, begin_sqlite_write
+from ivr.hotline.db import BUSY_TIMEOUT_MS, SPINS, begin_sqlite_write
 from tests.conftest import make_app
 from tests.twiml import Caller
 
@@ -83,3 +83,34 @@ def test_a_webhook_saves_after_another_process_releases_the_lock(tmp_path):
         holder.close()
     assert doc.gather is not None and not doc.hangs_up
     assert caller.post("/voice/input", Digits="*").gather is not None   # the saved state moved on
+
+
+def test_first_retries_come_at_once_yielding_the_core(database):
+    """A save holds the lock some tens of microseconds; the first retries come without a pause
+    (each after a yield of the core), so a waiting save takes the lock as it is let go."""
+    holder, saver = connect(database), connect(database)
+    holder.execute("BEGIN IMMEDIATE")
+    yields, pauses = [], []
+
+    def yield_():
+        yields.append(1)
+        if len(yields) == 3:
+            holder.commit()
+
+    begin_sqlite_write(saver, sleep=pauses.append, yield_=yield_)
+    assert saver.in_transaction and len(yields) == 3 and pauses == []
+    saver.rollback()
+
+
+def test_pauses_follow_the_retries_at_once(database):
+    holder, saver = connect(database), connect(database)
+    holder.execute("BEGIN IMMEDIATE")
+    yields, pauses = [], []
+
+    def sleep(seconds):
+        pauses.append(seconds)
+        holder.commit()
+
+    begin_sqlite_write(saver, sleep=sleep, yield_=lambda: yields.append(1))
+    assert len(yields) == SPINS and pauses == [20e-6]
+    saver.rollback()
