@@ -355,10 +355,10 @@ def _sharing(r: dict, w) -> None:
         w(f"| {label} | {f0(one)} | {f0(two)} | {f2(two / one)} |")
     w(f"\nAlone, a navigation webhook costs {f2(sh['hotline_over_stateless_alone'])}× a stateless request; "
       f"with two processes on one SQLite file (as `ivr serve --workers 2`) {f2(sh['hotline_over_stateless_pair'])}×. "
-      "Two stateless processes cost what one does (the cores are separate), so the rest is the shared file: "
-      "SQLite drops a connection's page cache whenever another process has committed and reads the pages "
-      "again, twice per webhook (the load's transaction and the save's), plus the lock and WAL-index traffic "
-      "between the processes. This is the gap of section 1's navigation row (docs/hotpath.md, round 7).\n")
+      "What two hotline processes add beyond what two stateless ones add is the shared file: waiting for "
+      "its write lock (a save holds it for its UPDATE and COMMIT only, and retries at once before it pauses: "
+      "docs/hotpath.md, round 8, where the hotline's two / one fell from 1.42–1.68 to about 1.1), and SQLite reading its "
+      "pages again in every transaction that follows the other process's commit (round 7).\n")
 
 
 # -- 7. servers, 8. postgres --------------------------------------------------------------------
@@ -800,10 +800,11 @@ def _left(r: dict, w) -> None:
     w("## What is left\n")
     if nav and min(nav) < NAV_STATELESS:
         w(f"- **Navigation ≥ {NAV_STATELESS}× the stateless app is not met** ({f2(min(nav))}–{f2(max(nav))}×). "
-          "In one process a navigation webhook costs less CPU than a stateless request; two server processes "
-          "sharing the SQLite file make it cost more (section 1's \"Two processes, one SQLite file\"): each "
-          "transaction after the other process's commit starts from an empty page cache. docs/hotpath.md, "
-          "round 7, has what was tried against it.")
+          "In one process a navigation webhook costs about what a stateless request costs; what two server "
+          "processes sharing the SQLite file add (section 1's \"Two processes, one SQLite file\": the write "
+          "lock, pages read again after the other's commits) is the rest of the gap, and the per-round ratios "
+          "move by about a tenth with the machine. docs/hotpath.md, rounds 7 and 8, has what was measured "
+          "and tried.")
     if look and min(look) < LOOKUP_STATELESS:
         w(f"- **Lookups ≥ {LOOKUP_STATELESS}× the stateless app is not met** ({f2(min(look))}–{f2(max(look))}×).")
     ip = r.get("inproc")
