@@ -103,6 +103,21 @@ class Prepared:
         return Rows([make(v if p is None or v is None else p(v) for p, v in zip(procs, r)) for r in rows], count)
 
 
+    def value(self, conn, values: dict):
+        """The first column of the first row (through its result processor), or None: what
+        ``run(..).first()[0]`` gives, without building rows (the call-state load on every webhook)."""
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(self.sql, self.params(values))
+            row = cursor.fetchone()
+        finally:
+            cursor.close()
+        if row is None or row[0] is None:
+            return None
+        process = self.processors[0]
+        return row[0] if process is None else process(row[0])
+
+
 class Rows:
     """The fetched rows (named tuples) and row count of a :class:`Prepared` run: the few methods of
     SQLAlchemy's ``Result`` the callers use, with its meanings."""

@@ -140,8 +140,7 @@ class CallStore:
         if sql is None:
             row = conn.execute(select(Call.state).where(Call.call_sid == sid)).scalar_one_or_none()
         else:
-            found = sql.load.run(conn, {"sid": sid}).first()
-            row = found[0] if found else None
+            row = sql.load.value(conn, {"sid": sid})
         return CallState.from_dict(row) if row else None
 
     def save(self, session: Session | Connection, state: CallState, caller: str | None = None,

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ivr.hotline.calls import parse_now, valid_sid
 from ivr.engine import CallEnv
 from ivr.logs import log_webhook
+from ivr.tts.readout import hours_text
 from ivr.web.incoming import current_request
 from ivr.web.reply import (apology, apology_twiml, describe_error, last_resort_apology, printable, renderer,
                            twiml)
@@ -74,8 +75,6 @@ class Webhook:
         return self.flow.engine
 
     def env(self) -> CallEnv:
-        from ivr.tts.readout import hours_text
-
         # The services work on the webhook's own connection (one pooled connection per webhook).
         return CallEnv(now=self.now, services=self.hotline.services.on(self.conn), caller=self.form.get("From"),
                        hours_text=hours_text)

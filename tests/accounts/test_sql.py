@@ -105,3 +105,26 @@ def test_writes_stay_in_the_callers_transaction(database):
         sql.execute(conn, stmt, {"aid": aid, "n": 2})
         conn.rollback()   # the caller's rollback undoes the prepared write
         assert conn.execute(select(Account.failed_attempts).where(Account.id == aid)).scalar_one() == 0
+
+
+def test_value_is_what_sqlalchemy_reads_first(database):
+    """``Prepared.value``: the first column of the first row through its result processor (a JSON
+    column decoded, a timestamp made aware), None for no row, as ``.first()[0]`` gives."""
+    from ivr.hotline.models import Call
+
+    state = {"menu": "main", "keys": ["2", "*"], "data": {"login": {"masked": "1101**********4573"}}}
+    database.create_all()   # the calls table too
+    with database.engine.begin() as conn:
+        conn.execute(Call.__table__.insert().values(call_sid="CAvalue", state=state, menu="main", language="zh-CN",
+                                                    caller="", steps=1, started_at=NOW, updated_at=NOW))
+    dialect = database.engine.dialect
+    by_sid = {"sid": "CAvalue"}
+    with database.engine.connect() as conn:
+        for column in (Call.state, Call.updated_at, Call.steps):
+            stmt = select(column).where(Call.call_sid == bindparam("sid"))
+            assert sql.Prepared(stmt, dialect).value(conn, by_sid) == conn.execute(stmt, by_sid).first()[0]
+        assert sql.Prepared(select(Call.state).where(Call.call_sid == bindparam("sid")), dialect).value(
+            conn, {"sid": "CAnobody"}) is None
+    with database.engine.connect() as conn:
+        assert sql.Prepared(select(Call.state).where(Call.call_sid == bindparam("sid")), dialect).value(
+            conn, by_sid) == state
