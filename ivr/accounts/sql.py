@@ -87,7 +87,7 @@ class Prepared:
         """Execute on ``conn`` (a Core Connection) in its transaction; the rows are fetched.
         ``params``: what :meth:`params` made of the values beforehand (the call-state save builds
         them before it takes SQLite's write lock)."""
-        cursor = conn.connection.cursor()
+        cursor = conn.connection.dbapi_connection.cursor()
         try:
             cursor.execute(self.sql, self.params(values) if params is None else params)
             rows = cursor.fetchall() if cursor.description is not None else []
@@ -101,7 +101,6 @@ class Prepared:
             return Rows([make(r) for r in rows], count)
         procs = self.processors
         return Rows([make(v if p is None or v is None else p(v) for p, v in zip(procs, r)) for r in rows], count)
-
 
     def value(self, conn, values: dict):
         """The first column of the first row (through its result processor), or None: what

@@ -74,4 +74,3 @@ def test_sqlite_state_encoded_before_the_write_lock(tmp_path):
             store.save(conn, state, known=True, commit=True)
         assert not conn.connection.dbapi_connection.in_transaction
         assert _other_writer_can_begin(db)
-    db.engine.dispose()
