@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ivr.accounts.idnumber import BEIJING
 from ivr.accounts.sql import Prepared
-from ivr.hotline.db import begin_sqlite_write
+from ivr.hotline.db import CHECKPOINT_EVERY, begin_sqlite_write, checkpoint_sqlite
 from ivr.engine.state import CallState
 from ivr.hotline.models import Call, Voicemail, utcnow
 
@@ -64,8 +64,10 @@ class _Statements:
 
     def __init__(self, dialect, async_commit: bool = False):
         table = Call.__table__
-        # SQLite: the save takes the write lock itself, in short pauses (db.begin_sqlite_write)
+        # SQLite: the save takes the write lock itself, in short pauses (db.begin_sqlite_write),
+        # and the committed saves checkpoint the WAL now and then (db.checkpoint_sqlite).
         self.begin_write = begin_sqlite_write if dialect.name == "sqlite" else None
+        self.saves = 0
         self.load = Prepared(select(table.c.state).where(table.c.call_sid == bindparam("sid")), dialect)
         insert = _INSERTS[dialect.name](table)
         upsert, upsert_ended = self._upsert(insert, _UPDATED), self._upsert(insert, _UPDATED + ("ended_at",))
@@ -153,7 +155,8 @@ class CallStore:
         write lock is taken, and with ``commit`` the lock is let go right after the statement:
         two server processes wait for each other's lock less the shorter it is held (a save held
         it ~90 us, ~140 us with two processes, and about one save in five had to wait;
-        docs/hotpath.md, round 8)."""
+        docs/hotpath.md, round 8). Every ``CHECKPOINT_EVERY``-th committed save on a Connection
+        (the webhooks') then checkpoints the WAL without waiting (``db.checkpoint_sqlite``)."""
         now = utcnow()
         ended = state.awaiting == "ended"
         conn = _connection(session)
@@ -179,6 +182,11 @@ class CallStore:
                 session.commit()
             else:   # statements run on the cursor begin no SQLAlchemy transaction to commit
                 conn.connection.dbapi_connection.commit()
+            # The webhooks' saves (on a Connection; a Session's goes back to the pool at commit).
+            if sql is not None and sql.begin_write is not None and session is conn:
+                sql.saves += 1
+                if sql.saves % CHECKPOINT_EVERY == 0:   # committed: no lock held, none waited for
+                    checkpoint_sqlite(conn.connection.dbapi_connection)
 
     @staticmethod
     def _save_orm(session, conn, state: CallState, caller: str | None, now, ended: bool) -> None:

@@ -1,6 +1,7 @@
 """Database access: one SQLAlchemy engine per app; SQLite (WAL) by default, any URL otherwise."""
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import time
@@ -17,6 +18,12 @@ from ivr.hotline.tables import METADATA
 
 
 BUSY_TIMEOUT_MS = 5000
+# SQLite's own checkpoint (after a commit that leaves the WAL at least this many pages long) is a
+# backstop here: the call-state saves checkpoint first (CHECKPOINT_EVERY, checkpoint_sqlite).
+AUTOCHECKPOINT_PAGES = 10_000
+# Call-state saves (committed) of one process between two checkpoints of its own: each writes ~3
+# WAL pages, so a few server processes keep the WAL well under AUTOCHECKPOINT_PAGES.
+CHECKPOINT_EVERY = 300
 
 
 def _sqlite_pragmas(dbapi_conn, _record):
@@ -26,7 +33,37 @@ def _sqlite_pragmas(dbapi_conn, _record):
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute(f"PRAGMA wal_autocheckpoint={AUTOCHECKPOINT_PAGES}")
     cur.close()
+
+
+def checkpoint_sqlite(dbapi_conn) -> tuple[int, int, int]:
+    """Copy the WAL into the database file and start the WAL over, if that can be done without
+    waiting: ``wal_checkpoint(RESTART)`` with no busy timeout. Returns SQLite's (busy, WAL pages,
+    pages copied); busy 1: a reader or writer was in the way, try again at the next one.
+
+    Why not SQLite's automatic checkpoint: it is a PASSIVE one after any commit that finds the WAL
+    over its limit, and a passive checkpoint never starts the WAL over. With two server processes
+    writing, one of them is nearly always reading or writing when the other checkpoints, so the
+    WAL stayed over the limit and every commit checkpointed again: two fsyncs for a few pages, a
+    commit 6x dearer, two processes 2x the CPU per webhook of one (docs/hotpath.md, round 9).
+    A RESTART that would wait holds the write lock meanwhile (every save stalls behind a slow
+    reader); one that does not wait fails now and then, and the next one succeeds.
+
+    Never raises (the save before it is committed; the next checkpoint tries again): an error is
+    logged and returned as busy."""
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute("PRAGMA busy_timeout=0")
+        try:
+            return tuple(cur.execute("PRAGMA wal_checkpoint(RESTART)").fetchone())
+        finally:
+            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    except sqlite3.Error as exc:
+        logging.getLogger("ivr").warning("WAL checkpoint failed (%s); the next one tries again", type(exc).__name__)
+        return (1, -1, -1)
+    finally:
+        cur.close()
 
 
 # Attempts made at once (yielding the core in between) before the first pause: a call-state save
