@@ -357,8 +357,11 @@ def _sharing(r: dict, w) -> None:
       f"with two processes on one SQLite file (as `ivr serve --workers 2`) {f2(sh['hotline_over_stateless_pair'])}×. "
       "What two hotline processes add beyond what two stateless ones add is the shared file: waiting for "
       "its write lock (a save holds it for its UPDATE and COMMIT only, and retries at once before it pauses: "
-      "docs/hotpath.md, round 8, where the hotline's two / one fell from 1.42–1.68 to about 1.1), and SQLite reading its "
-      "pages again in every transaction that follows the other process's commit (round 7).\n")
+      "docs/hotpath.md, round 8, where the hotline's two / one fell from 1.42–1.68 to about 1.1), SQLite reading its "
+      "pages again in every transaction that follows the other process's commit (round 7), and checkpoints: "
+      "SQLite's own never started the log over while the other process was reading, so every commit checkpointed "
+      "again; the saves' own checkpoints (round 9) took a pair on a faster machine from 2.08× one process to "
+      "about 1.1×.\n")
 
 
 # -- 7. servers, 8. postgres --------------------------------------------------------------------
