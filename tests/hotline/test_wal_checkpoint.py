@@ -18,10 +18,11 @@ from ivr.hotline.db import AUTOCHECKPOINT_PAGES, BUSY_TIMEOUT_MS, Database, chec
 
 @pytest.fixture
 def db(tmp_path):
+    """A SQLite file, whatever database the suite runs on: its WAL index is what these tests read
+    (disposed by tests/conftest.py's ``_dispose_databases``)."""
     database = Database(f"sqlite:///{tmp_path / 'wal.sqlite3'}")
     database.create_all()
-    yield database
-    database.dispose()
+    return database
 
 
 def wal_state(db) -> tuple[int, int]:
