@@ -51,6 +51,19 @@ class AudioService:
         self.recheck = float(recheck)
         self._recent: dict[tuple, tuple[float, bool, PromptFile | None]] = {}
 
+    def warm(self) -> None:
+        """Load now what the first lookup in each language would load: its TTS voice (for Mandarin
+        the pronunciation lexicon, with pypinyin: ~0.5 s). A server calls it before forking its
+        workers, so that no worker's first caller waits for it and the workers share it instead of
+        each loading its own copy. Never raises: a voice that cannot load fails, and is reported,
+        where it is used."""
+        catalogue = self.store.catalogue
+        for lang in catalogue.languages if catalogue is not None else ():
+            try:
+                self.store.voice(lang)
+            except Exception:  # noqa: BLE001 - reported by the lookups that need it
+                log.debug("TTS voice for %s not loaded ahead", lang, exc_info=True)
+
     def audio_path(self, lang: str, prompt_id: str, text: str, *, dynamic: bool, render: bool) -> str | None:
         """URL path of audio saying exactly ``text`` (a recording wins, else a current TTS render),
         rendering it first when ``render`` is true; None when there is none (and ``render`` is

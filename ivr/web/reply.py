@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 
 from flask import Response, current_app
 
-from ivr.web.incoming import current_request
+from ivr.web.incoming import current_request, has_incoming_request
 
 from ivr.web.twiml import Renderer
 
@@ -33,38 +33,60 @@ LAST_RESORT_TWIML = (
 
 
 def _absolute(path: str) -> str:
-    base = current_app.config.get("PUBLIC_URL")
+    return _join(current_app.config.get("PUBLIC_URL"), path)
+
+
+def _join(base: str | None, path: str) -> str:
     return urljoin(base.rstrip("/") + "/", path.lstrip("/")) if base else path
 
 
-def _audio_url(speak, render: bool) -> str | None:
-    library = current_app.extensions.get("ivr_audio")
-    if library is None:
-        return None
-    path = library.audio_path(speak.language, speak.prompt, speak.text, dynamic=speak.dynamic, render=render)
-    return _absolute(path) if path else None
-
-
 def _url(endpoint: str) -> str:
-    """``_absolute(url_for(endpoint))``, remembered per app, mount point and PUBLIC_URL. Built from
-    the URL map and the request's mount point, not ``url_for``: the webhook lane answers without
-    a request context."""
-    cache = current_app.extensions.setdefault("ivr_webhook_urls", {})
-    script_root = current_request().script_root
-    key = (endpoint, script_root, current_app.config.get("PUBLIC_URL"))
-    url = cache.get(key)
-    if url is None:
-        if len(cache) > 256:   # mount points come from the request (X-Forwarded-Prefix): stay bounded
-            cache.clear()
-        path = current_app.url_map.bind("localhost", script_name=script_root or "/").build(endpoint)
-        url = cache[key] = _absolute(path)
-    return url
+    """``_absolute(url_for(endpoint))`` for this request's mount point (see :func:`renderer`)."""
+    return renderer().url(endpoint)
+
+
+RENDERERS_KEPT = 64   # mount points come from the request (X-Forwarded-Prefix): stay bounded
 
 
 def renderer(mode: str | None = None) -> Renderer:
-    cfg = current_app.config
-    return Renderer(url=_url, voices=cfg["SAY_VOICES"], mode=mode or cfg["VOICE_MODE"], audio=_audio_url,
-                    say_languages=cfg.get("SAY_LANGUAGES"))
+    """The app's renderer for this request's mount point, ``IVR_PUBLIC_URL`` and voice settings:
+    made once per such combination and kept, so its URLs are built once (from the URL map, not
+    ``url_for``: the webhook lane answers without a request context) and its documents are reused
+    for ``IVR_AUDIO_RECHECK_SECONDS`` (``twiml.Renderer``'s ``reuse_for``, the audio lookups' own
+    freshness; a document with a prompt still without audio is never reused)."""
+    app = current_app._get_current_object()
+    cfg = app.config
+    mode = mode or cfg["VOICE_MODE"]
+    script_root = current_request().script_root if has_incoming_request() else ""
+    public, voices, say_languages = cfg.get("PUBLIC_URL"), cfg["SAY_VOICES"], cfg.get("SAY_LANGUAGES")
+    library = app.extensions.get("ivr_audio")
+    # id()s: the kept renderer holds these objects, so an id is not reused while it is kept.
+    key = (mode, script_root, public, id(voices), id(say_languages), id(library))
+    kept = app.extensions.setdefault("ivr_renderers", {})
+    made = kept.get(key)
+    if made is None:
+        if len(kept) >= RENDERERS_KEPT:
+            kept.clear()
+        made = kept[key] = _make_renderer(app, mode, script_root, public, voices, say_languages, library)
+    return made
+
+
+def _make_renderer(app, mode, script_root, public, voices, say_languages, library) -> Renderer:
+    urls: dict[str, str] = {}
+
+    def url(endpoint: str) -> str:
+        found = urls.get(endpoint)
+        if found is None:
+            path = app.url_map.bind("localhost", script_name=script_root or "/").build(endpoint)
+            found = urls[endpoint] = _join(public, path)
+        return found
+
+    def audio(speak, render: bool) -> str | None:
+        path = library.audio_path(speak.language, speak.prompt, speak.text, dynamic=speak.dynamic, render=render)
+        return _join(public, path) if path else None
+
+    return Renderer(url=url, voices=voices, mode=mode, audio=audio if library is not None else None,
+                    say_languages=say_languages, reuse_for=library.recheck if library is not None else 60.0)
 
 
 TWIML_CONTENT_TYPE = "text/xml; charset=utf-8"

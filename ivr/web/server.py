@@ -111,6 +111,9 @@ def prepare_fork(app, watch: bool = False) -> None:
     db = app.extensions["ivr_db"]
     # The app is built before forking, then each worker opens its own database connections.
     db.dispose()
+    audio = app.extensions.get("ivr_audio")
+    if audio is not None:   # loaded once here, not by each worker's first call (~0.5 s each)
+        audio.warm()
     if watch:   # the master publishes; workers (and other servers) follow through the database
         reload.start_watcher(app.extensions["ivr_hotline"].versions, after=db.dispose)
     # What was built before the fork (modules, the app, the menus) lives as long as the workers:

@@ -8,11 +8,13 @@ the per-call audio URL) go, and each render fills in that text escaped as Elemen
 Building a VoiceResponse for every read-out cost up to a tenth of a lookup webhook (issue 17); the
 answer is byte for byte what VoiceResponse gives (tests/web/test_twiml_memo.py). Audio lookups still
 run on every render (their own caches say when a file changed), so a prompt whose recording or TTS
-file appears or goes away is picked up.
+file appears or goes away is picked up; a renderer given ``reuse_for`` (the app's: the audio
+lookups' own freshness, ``IVR_AUDIO_RECHECK_SECONDS``) reuses a whole static document that long.
 """
 from __future__ import annotations
 
 import logging
+import time
 from functools import lru_cache
 from typing import Callable
 
@@ -92,12 +94,16 @@ class Renderer:
 
     def __init__(self, url: Callable[[str], str], voices: dict[str, str], mode: str,
                  audio: Callable[[Speak, bool], str | None] | None = None,
-                 say_languages: dict[str, str] | None = None):
+                 say_languages: dict[str, str] | None = None, reuse_for: float = 0.0,
+                 clock: Callable[[], float] = time.monotonic):
         self.url = url
         self.voices = voices
         self.say_languages = say_languages or {}  # prompt language -> <Say language> (zh-CN: cmn-CN)
         self.mode = mode
         self.audio = audio
+        self.reuse_for = reuse_for
+        self.clock = clock
+        self._recent: dict = {}   # (end, speech, urls) -> (reusable until, document)
 
     def resolve(self, s: Speak) -> tuple:
         """What the caller will hear for ``s``: ("play", url) or ("say", text, language, voice)."""
@@ -116,6 +122,12 @@ class Renderer:
         _add_speech(parent, self.resolve(s))
 
     def render(self, reply: Reply) -> str:
+        """The reply's document. With ``reuse_for`` > 0, a reply without dynamic speech whose
+        prompts all resolved to audio (or to ``<Say>`` with no audio to look for) is answered from
+        the last document made for it, for ``reuse_for`` seconds: the speech resolution (an audio
+        lookup per prompt) and the memo's key (a tuple of every prompt's resolution) were most of a
+        render (issue 17, round 10). A prompt that fell back to ``<Say>`` because its audio is not
+        there yet is resolved again on every render, so a new render is used at once, as before."""
         end = reply.end
         endpoints = _ENDPOINTS.get(type(end))
         if endpoints is None:
@@ -123,6 +135,12 @@ class Renderer:
             if endpoints is None:
                 raise TypeError(f"cannot render {end!r}")
         urls = tuple(self.url(e) for e in endpoints)
+        key = None
+        if self.reuse_for > 0 and not any(s.dynamic for s in reply.speech):
+            key = (end, tuple(reply.speech), urls)
+            kept = self._recent.get(key)
+            if kept is not None and self.clock() < kept[0]:
+                return kept[1]
         speech = []
         values = None
         for s in reply.speech:
@@ -137,6 +155,10 @@ class Renderer:
             speech.append(spoken)
         document = _document(end, tuple(speech), urls)
         if values is None:
+            if key is not None and (self.audio is None or self.mode == "say" or all(p[0] == "play" for p in speech)):
+                if len(self._recent) >= DOCUMENT_CACHE_SIZE:
+                    self._recent.clear()
+                self._recent[key] = (self.clock() + self.reuse_for, document)
             return document
         parts = document.split(_SLOT)
         if len(parts) != len(values) + 1:   # a static text held the marker: no memo for this one
