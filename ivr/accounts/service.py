@@ -36,7 +36,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ivr.accounts.idnumber import BEIJING, mask_id, normalise
 from ivr.accounts.callers import caller_key
-from ivr.accounts.sql import execute
+from ivr.accounts.sql import driver_in_transaction, execute
 from ivr.accounts.models import (CARD_ACTIVE, CARD_REPORTED_LOST, Account, CallerFailure, LoginBudget,
                                  SpendingRecord, UnknownIdFailure, UTCDateTime)
 
@@ -330,12 +330,16 @@ class _Borrowed:
         return self.conn
 
     def __exit__(self, kind, exc, tb):
-        if self.commit and self.conn.in_transaction():
-            if kind is None:
-                self.conn.commit()
-            else:
-                self.conn.rollback()
-            self.conn.begin()   # the owner's next statements are in a transaction again, as before
+        if self.commit:
+            if self.conn.in_transaction():
+                if kind is None:
+                    self.conn.commit()
+                else:
+                    self.conn.rollback()
+                self.conn.begin()   # the owner's next statements are in a transaction again, as before
+            elif driver_in_transaction(self.conn):   # statements on the cursor, no SQLAlchemy transaction
+                dbapi = self.conn.connection.dbapi_connection
+                dbapi.commit() if kind is None else dbapi.rollback()
         return False
 
 
@@ -478,9 +482,13 @@ class AccountService:
 
     def _end_read(self) -> None:
         """On a borrowed connection: end the reads' transaction (before a slow password check)."""
-        if self._conn is not None and self._conn.in_transaction():
+        if self._conn is None:
+            return
+        if self._conn.in_transaction():
             self._conn.commit()
             self._conn.begin()
+        elif driver_in_transaction(self._conn):
+            self._conn.connection.dbapi_connection.commit()
 
     def _read(self, stmt, **params) -> list[tuple]:
         """Rows (named tuples, in the statement's column order) of a prebuilt Core ``stmt``

@@ -157,3 +157,28 @@ def execute(conn, stmt, params: dict | None = None):
     if prepared is None:
         return conn.execute(stmt, params or {})
     return prepared.run(conn, params or {})
+
+
+def driver_in_transaction(conn) -> bool:
+    """Whether ``conn`` (a Core Connection) has a transaction open that SQLAlchemy did not begin:
+    statements run on the DB-API cursor (``ivr.accounts.sql``) open the driver's own."""
+    if conn.in_transaction() or conn.closed or conn.invalidated:
+        return False
+    dbapi = conn.connection.dbapi_connection
+    return bool(getattr(dbapi, "in_transaction", False))
+
+
+def commit_open(conn) -> None:
+    """Commit what is open on ``conn``: SQLAlchemy's transaction, or else the driver's own."""
+    if conn.in_transaction():
+        conn.commit()
+    elif driver_in_transaction(conn):
+        conn.connection.dbapi_connection.commit()
+
+
+def rollback_open(conn) -> None:
+    """Roll back what is open on ``conn`` (see :func:`commit_open`)."""
+    if conn.in_transaction():
+        conn.rollback()
+    elif driver_in_transaction(conn):
+        conn.connection.dbapi_connection.rollback()

@@ -14,6 +14,7 @@ from sqlalchemy.schema import CreateColumn
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from ivr.accounts.sql import rollback_open
 from ivr.hotline.tables import METADATA
 
 
@@ -259,8 +260,7 @@ class Database:
 
     def _give_back(self, conn) -> None:
         try:
-            if conn.in_transaction():
-                conn.rollback()
+            rollback_open(conn)
         except Exception:   # a connection that cannot roll back is not kept
             conn.invalidate()
         keep = self._keep and not conn.closed and not conn.invalidated and len(self._kept) < KEEP_CONNECTIONS

@@ -15,6 +15,7 @@ from flask import Blueprint, current_app
 from sqlalchemy.orm import Session
 
 from ivr.hotline.calls import parse_now, valid_sid
+from ivr.accounts.sql import commit_open
 from ivr.engine import CallEnv
 from ivr.logs import log_webhook
 from ivr.tts.readout import hours_text
@@ -123,16 +124,23 @@ def _webhook_transaction(hotline, first):
     def begin_then_first(conn):
         # PostgreSQL: load and save one round trip each, no BEGIN, no COMMIT (docs/benchmarks.md,
         # round 3); set once per connection, which stays open between webhooks.
-        if conn.dialect.name == "postgresql" and conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
+        dialect = conn.dialect.name
+        if dialect == "postgresql" and conn.get_execution_options().get("isolation_level") != "AUTOCOMMIT":
             conn.execution_options(isolation_level="AUTOCOMMIT")
-        conn.begin()
+        # SQLite: no SQLAlchemy transaction object around the webhook (its begin and commit were
+        # a few percent of a navigation webhook, round 10). The load and the save run on the
+        # cursor, the save commits itself, and whatever else writes opens the driver's own
+        # transaction, committed below (ivr.accounts.sql.commit_open) or rolled back as the
+        # connection goes back.
+        if dialect != "sqlite":
+            conn.begin()
         return first(conn)
 
     with hotline.db.connection(begin_then_first) as (conn, result):
         session = _LazySession(conn)
         try:
             yield conn, session, result
-            conn.commit()
+            commit_open(conn)
         finally:
             session.close()   # an uncommitted transaction is rolled back as the connection goes back
 
