@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from collections import namedtuple
 
+from ivr.accounts.sqlite_lock import QUICK_LOCK, begin_sqlite_write
+
 _DIALECTS = ("sqlite", "postgresql")
 
 
@@ -40,6 +42,8 @@ class Prepared:
         columns = list(stmt.exported_columns) if getattr(stmt, "exported_columns", None) is not None else []
         self.processors = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in columns)
         self.plain = not any(self.processors)
+        # A write on SQLite: on a webhook's connection it takes the lock itself (sqlite_lock).
+        self.writes = dialect.name == "sqlite" and bool(compiled.isinsert or compiled.isupdate or compiled.isdelete)
         self.row = namedtuple("Row", [c.key for c in columns], rename=True) if columns else None
 
     # -- building ---------------------------------------------------------------------------------
@@ -87,7 +91,10 @@ class Prepared:
         """Execute on ``conn`` (a Core Connection) in its transaction; the rows are fetched.
         ``params``: what :meth:`params` made of the values beforehand (the call-state save builds
         them before it takes SQLite's write lock)."""
-        cursor = conn.connection.dbapi_connection.cursor()
+        dbapi = conn.connection.dbapi_connection
+        if self.writes and not dbapi.in_transaction and conn.info.get(QUICK_LOCK):
+            begin_sqlite_write(dbapi, quick=True)
+        cursor = dbapi.cursor()
         try:
             cursor.execute(self.sql, self.params(values) if params is None else params)
             rows = cursor.fetchall() if cursor.description is not None else []

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 
 from ivr.accounts.idnumber import BEIJING
 from ivr.accounts.sql import Prepared
-from ivr.hotline.db import CHECKPOINT_EVERY, begin_sqlite_write, checkpoint_sqlite
+from ivr.accounts.sqlite_lock import QUICK_LOCK, begin_sqlite_write
+from ivr.hotline.db import CHECKPOINT_EVERY, checkpoint_sqlite
 from ivr.engine.state import CallState
 from ivr.hotline.models import Call, Voicemail, utcnow
 
@@ -64,7 +65,7 @@ class _Statements:
 
     def __init__(self, dialect, async_commit: bool = False):
         table = Call.__table__
-        # SQLite: the save takes the write lock itself, in short pauses (db.begin_sqlite_write),
+        # SQLite: the save takes the write lock itself, in short pauses (sqlite_lock.begin_sqlite_write),
         # and the committed saves checkpoint the WAL now and then (db.checkpoint_sqlite).
         self.begin_write = begin_sqlite_write if dialect.name == "sqlite" else None
         self.saves = 0
@@ -173,7 +174,7 @@ class CallStore:
             if sql.begin_write is not None:
                 dbapi = conn.connection.dbapi_connection
                 if not dbapi.in_transaction:   # else this transaction wrote already: it holds the lock
-                    sql.begin_write(dbapi)
+                    sql.begin_write(dbapi, quick=conn.info.get(QUICK_LOCK, False))
             if update_stmt is None or update_stmt.run(conn, values, params).rowcount != 1:
                 values.update(started_at=now, caller=mask_phone(caller), menu_version=state.version)
                 (sql.upsert_ended if ended else sql.upsert).run(conn, values)
@@ -186,7 +187,7 @@ class CallStore:
             if sql is not None and sql.begin_write is not None and session is conn:
                 sql.saves += 1
                 if sql.saves % CHECKPOINT_EVERY == 0:   # committed: no lock held, none waited for
-                    checkpoint_sqlite(conn.connection.dbapi_connection)
+                    checkpoint_sqlite(conn.connection.dbapi_connection, quick=conn.info.get(QUICK_LOCK, False))
 
     @staticmethod
     def _save_orm(session, conn, state: CallState, caller: str | None, now, ended: bool) -> None:

@@ -15,10 +15,10 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from ivr.accounts.sql import rollback_open
+from ivr.accounts.sqlite_lock import BUSY_TIMEOUT_MS, hold_writes_for, make_quick, restore_on_checkin
 from ivr.hotline.tables import METADATA
 
 
-BUSY_TIMEOUT_MS = 5000
 # SQLite's own checkpoint (after a commit that leaves the WAL at least this many pages long) is a
 # backstop here: the call-state saves checkpoint first (CHECKPOINT_EVERY, checkpoint_sqlite).
 AUTOCHECKPOINT_PAGES = 10_000
@@ -38,7 +38,7 @@ def _sqlite_pragmas(dbapi_conn, _record):
     cur.close()
 
 
-def checkpoint_sqlite(dbapi_conn) -> tuple[int, int, int]:
+def checkpoint_sqlite(dbapi_conn, quick: bool = False) -> tuple[int, int, int]:
     """Copy the WAL into the database file and start the WAL over, if that can be done without
     waiting: ``wal_checkpoint(RESTART)`` with no busy timeout. Returns SQLite's (busy, WAL pages,
     pages copied); busy 1: a reader or writer was in the way, try again at the next one.
@@ -52,64 +52,19 @@ def checkpoint_sqlite(dbapi_conn) -> tuple[int, int, int]:
     reader); one that does not wait fails now and then, and the next one succeeds.
 
     Never raises (the save before it is committed; the next checkpoint tries again): an error is
-    logged and returned as busy."""
+    logged and returned as busy. ``quick``: the connection runs with busy_timeout 0 already."""
     cur = dbapi_conn.cursor()
     try:
-        cur.execute("PRAGMA busy_timeout=0")
+        if not quick:
+            cur.execute("PRAGMA busy_timeout=0")
         try:
             return tuple(cur.execute("PRAGMA wal_checkpoint(RESTART)").fetchone())
         finally:
-            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+            if not quick:
+                cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     except sqlite3.Error as exc:
         logging.getLogger("ivr").warning("WAL checkpoint failed (%s); the next one tries again", type(exc).__name__)
         return (1, -1, -1)
-    finally:
-        cur.close()
-
-
-# Attempts made at once (yielding the core in between) before the first pause: a call-state save
-# holds the lock ~40-70 us, and a pause is never that short on a busy or virtual machine (a 20 us
-# sleep took ~100 us here, a wake-up whose own CPU cost more than the retries; docs/hotpath.md,
-# round 8). A failed attempt costs a few microseconds.
-SPINS = 25
-
-
-def begin_sqlite_write(dbapi_conn, timeout: float = BUSY_TIMEOUT_MS / 1000, *, clock=time.monotonic,
-                       sleep=time.sleep, yield_=getattr(os, "sched_yield", lambda: None)) -> None:
-    """BEGIN IMMEDIATE on a SQLite connection with no transaction open: the write lock, waited for
-    in short pauses while another process holds it, given up after ``timeout`` seconds ("database
-    is locked", as ``busy_timeout`` gives up).
-
-    Why not ``busy_timeout``: SQLite's busy handler sleeps a whole millisecond at its first retry
-    (then 2, 5, 10 ...), while a call-state save holds the lock for some tens of microseconds; with
-    two server processes about one webhook in ten slept that millisecond (docs/hotpath.md, round 5).
-    Here the first ``SPINS`` retries come at once, each after ``yield_()`` (the other writer may be
-    waiting for this core), then pauses start at 20 us and double up to 1 ms."""
-    cur = dbapi_conn.cursor()
-    try:
-        cur.execute("PRAGMA busy_timeout=0")
-        try:
-            pause, deadline, spins = 20e-6, None, SPINS
-            while True:
-                try:
-                    cur.execute("BEGIN IMMEDIATE")
-                    return
-                except sqlite3.OperationalError as exc:
-                    if getattr(exc, "sqlite_errorcode", sqlite3.SQLITE_BUSY) & 0xFF != sqlite3.SQLITE_BUSY:
-                        raise
-                    now = clock()
-                    if deadline is None:
-                        deadline = now + timeout
-                    elif now >= deadline:
-                        raise
-                    if spins:
-                        spins -= 1
-                        yield_()
-                        continue
-                    sleep(pause)
-                    pause = min(pause * 2, 1e-3)
-        finally:
-            cur.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     finally:
         cur.close()
 
@@ -152,6 +107,10 @@ def make_engine(url: str, pool: dict | None = None, prepared_statements: bool = 
         engine = create_engine(url, connect_args={"check_same_thread": False}, hide_parameters=True,
                                **JSON_CODEC, **pool)
         event.listen(engine, "connect", _sqlite_pragmas)
+        # Webhook connections run with busy_timeout 0 and take the write lock themselves
+        # (ivr.accounts.sqlite_lock); back in the pool, a connection waits as usual again.
+        event.listen(engine, "checkin", restore_on_checkin)
+        event.listen(engine, "before_cursor_execute", hold_writes_for)
         return engine
     connect_args = {}
     if not prepared_statements and make_url(url).get_driver_name() == "psycopg":
@@ -192,6 +151,7 @@ class Database:
         sqlite = self.engine.dialect.name == "sqlite"
         self._keep = not sqlite or self.engine.url.database not in (None, "", ":memory:")
         self._server = not sqlite
+        self._quick = sqlite and self._keep   # kept SQLite connections: ivr.accounts.sqlite_lock
         recycle = (pool or {}).get("pool_recycle")
         self._recycle = -1.0 if recycle is None else float(recycle)
         self._kept: list = []
@@ -242,6 +202,8 @@ class Database:
     def _fresh(self):
         conn = self.engine.connect()
         conn.info.setdefault("ivr_opened", time.monotonic())   # the DB-API connection's age
+        if self._quick:   # no PRAGMA pair around each save's BEGIN IMMEDIATE (round 10)
+            make_quick(conn.connection.dbapi_connection, conn.info)
         return conn
 
     def _dropped(self, conn, exc: Exception) -> bool:

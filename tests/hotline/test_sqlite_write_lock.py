@@ -1,11 +1,11 @@
 """The call-state save takes SQLite's write lock in short pauses, not SQLite's millisecond busy
-sleeps (ivr.hotline.db begin_sqlite_write, issue 17 round 5)."""
+sleeps (ivr.accounts.sqlite_lock begin_sqlite_write, issue 17 round 5)."""
 import sqlite3
 import threading
 
 import pytest
 
-from ivr.hotline.db import BUSY_TIMEOUT_MS, SPINS, begin_sqlite_write
+from ivr.accounts.sqlite_lock import BUSY_TIMEOUT_MS, SPINS, begin_sqlite_write
 from tests.conftest import make_app
 from tests.twiml import Caller
 
