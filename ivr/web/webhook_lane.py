@@ -27,7 +27,7 @@ from ivr.web.incoming import answering
 from ivr.web.forms import LazyForm, WebhookRequest, plain_form_size
 from ivr.web.reply import TWIML_CONTENT_TYPE, describe_error, last_resort_apology
 from ivr.web.security.webhooks import WEBHOOK_PREFIX, log_dev_mode_once, verify_request
-from ivr.web.test_clock import TEST_NOW_HEADER, now_setting
+from ivr.web.test_clock import TEST_NOW_HEADER
 from ivr.web.voice import SENSITIVE_HEADER, respond
 
 _TEST_NOW = "HTTP_" + TEST_NOW_HEADER.upper().replace("-", "_")
@@ -94,8 +94,10 @@ class WebhookLane:
             with answering(request):
                 try:
                     if call is not None:   # a call webhook: voice.respond, no Response object
+                        # "now" is the NOW setting: a request naming its time (the test clock's
+                        # header) is Flask's (test_clock.now_setting), never the lane's.
                         xml, sensitive = respond(self.app.extensions["ivr_hotline"], *call, request.values,
-                                                 request.path, parse_now(now_setting()))
+                                                 request.path, parse_now(self.app.config.get("NOW")))
                         body = xml.encode()
                         headers = [("Content-Type", TWIML_CONTENT_TYPE), ("Content-Length", str(len(body)))]
                         if sensitive:
