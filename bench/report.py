@@ -653,12 +653,26 @@ def _changes(r: dict, w) -> None:
     w("## What was changed, and the figures before and after\n")
     before = (r.get("http") or {}).get("before_commit") or BEFORE_COMMIT
     w(f"### Issue 17 (this run's **before** = commit `{before[:10]}`, main before rounds 4 and 5)\n")
+    w("Round 10 (2026-12-07; docs/hotpath.md \"Round 10\": instructions per navigation webhook in one "
+      "process 1,349,914 → 1,222,288 under callgrind, served worker CPU per request 495 → 446 µs at "
+      "concurrency 10 against `e2895d6`):\n")
+    w("- Rendering: the app keeps one renderer per mount point and voice settings (its webhook URLs built "
+      "once), and a renderer reuses a whole menu document for `IVR_AUDIO_RECHECK_SECONDS` when every prompt "
+      "in it resolved to audio (a prompt still without audio is looked up on every render, a read-out is never "
+      "reused): a render went from ~22 to ~4 µs in one process.")
+    w("- SQLite webhooks run without SQLAlchemy's transaction object (the load and the save on the cursor, the "
+      "save committing itself; other writes are committed or rolled back on the driver's transaction).")
+    w("- A kept SQLite webhook connection runs with `busy_timeout` 0, so a save takes the write lock with no "
+      "PRAGMA pair around its `BEGIN IMMEDIATE`; every write on such a connection takes the lock itself "
+      "(`ivr.accounts.sqlite_lock`), and the connection waits as usual again once back in the pool.")
+    w("- `ivr serve` loads the TTS voices (the Mandarin lexicon, pypinyin: ~0.5 s) before forking: before, "
+      "each worker's first call paid it (and each worker held its own copy).\n")
     w("Round 5 (2026-12-03, evening; docs/hotpath.md \"Round 5\" has the figures against round 4's main, "
       "`e140bea`):\n")
     w("- SQLite's busy handler: with two workers about one webhook in ten slept a whole millisecond (`strace -T`: "
       "`clock_nanosleep` of 1, 2 and 5 ms; round 4 had read `strace -c`'s CPU time as the sleep). The call-state "
       "save now takes the write lock itself (`BEGIN IMMEDIATE` with `busy_timeout` 0, retried in pauses from "
-      "20 µs doubling to 1 ms, giving up after the same 5 s: `ivr.hotline.db.begin_sqlite_write`).")
+      "20 µs doubling to 1 ms, giving up after the same 5 s: `ivr.accounts.sqlite_lock.begin_sqlite_write`).")
     w("- A worker's webhook connection stays open between webhooks instead of a pool checkout and check-in "
       "per webhook (`Database.connection`; nothing is held between webhooks; a forked worker never uses its "
       "parent's). On PostgreSQL the webhook's first statement stands in for the pre-ping (one round trip "
