@@ -150,8 +150,12 @@ def _summary(r: dict, w) -> None:
         for db in ("postgresql", "postgresql gthread", "postgresql async commit", "pgbouncer"):
             x, base = row.get(f"navigation {db}"), row.get("navigation sqlite")
             if x and base and x.get("vs_sqlite") is not None:
+                # The target is PostgreSQL as shipped; the other rows are variants measured beside it
+                # (another server, a whole-database setting, a pooler on the same two cores).
+                judged = db == "postgresql"
                 w(f"| 17.5 | navigation on {db}, concurrency {c} | {f0(x['rps'])} req/s | SQLite {f0(base['rps'])} req/s | "
-                  f"{f2(x['vs_sqlite'])}× | ≥ {PG_TARGET}× | {yes(x['vs_sqlite'] >= PG_TARGET)} |")
+                  f"{f2(x['vs_sqlite'])}× | {f'≥ {PG_TARGET}×' if judged else 'a variant, for information'} | "
+                  f"{yes(x['vs_sqlite'] >= PG_TARGET) if judged else '—'} |")
     two = (r.get("postgres") or {}).get("two_servers", {}).get("summary", {})
     pair = two.get("two servers, 1 worker each")
     if pair:
