@@ -83,3 +83,13 @@ def test_the_lanes_lazy_form_answers_as_werkzeugs_form(body, asked):
     assert list(LazyForm(text).items(multi=True)) == list(expected.items(multi=True))
     assert LazyForm(text).getlist("Digits") == expected.getlist("Digits")
     assert len(LazyForm(text)) == len(expected) and list(LazyForm(text)) == list(expected)
+
+
+@given(st.one_of(st.lists(pieces, max_size=30).map("".join), st.text(alphabet="ab=&%+2B\n", max_size=40)))
+def test_a_quoted_name_is_found_wherever_it_is(text):
+    """``_quoted_name`` (one regular expression) against its definition: some pair's name, the
+    text before the pair's first "=", holds a "%" or a "+"."""
+    from ivr.web.forms import _quoted_name
+
+    expected = any(("%" in name or "+" in name) for name in (p.partition("=")[0] for p in text.split("&")))
+    assert _quoted_name(text) == expected
