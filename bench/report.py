@@ -658,7 +658,7 @@ def _changes(r: dict, w) -> None:
     before = (r.get("http") or {}).get("before_commit") or BEFORE_COMMIT
     w(f"### Issue 17 (this run's **before** = commit `{before[:10]}`, main before rounds 4 and 5)\n")
     w("Round 10 (2026-12-07; docs/hotpath.md \"Round 10\": instructions per navigation webhook in one "
-      "process 1,349,914 → 1,222,288 under callgrind, served worker CPU per request 495 → 446 µs at "
+      "process 1,349,914 → 1,214,890 under callgrind, served worker CPU per request 495 → 446 µs at "
       "concurrency 10 against `e2895d6`):\n")
     w("- Rendering: the app keeps one renderer per mount point and voice settings (its webhook URLs built "
       "once), and a renderer reuses a whole menu document for `IVR_AUDIO_RECHECK_SECONDS` when every prompt "
