@@ -7,7 +7,9 @@ microseconds. A webhook's connection, kept open between webhooks (``ivr.hotline.
 runs with ``busy_timeout`` 0 for good (``QUICK_LOCK`` in its info), so a save costs no PRAGMA pair
 around its ``BEGIN IMMEDIATE``; every write on such a connection takes the lock here first
 (``ivr.accounts.sql.Prepared`` for statements on the cursor, ``hold_writes_for`` for SQLAlchemy's),
-and the connection gets the 5 s ``busy_timeout`` back when it returns to the pool.
+and the connection gets the 5 s ``busy_timeout`` back when it returns to the pool. Reads on such a
+connection do not wait either: in WAL mode SQLite refuses a read only while another connection
+recovers the database after a crash, which ``ivr serve``'s master does before its workers start.
 """
 from __future__ import annotations
 
