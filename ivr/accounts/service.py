@@ -36,7 +36,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ivr.accounts.idnumber import BEIJING, mask_id, normalise
 from ivr.accounts.callers import caller_key
-from ivr.accounts.sql import driver_in_transaction, execute
+from ivr.accounts.sql import commit_open, execute, rollback_open
 from ivr.accounts.models import (CARD_ACTIVE, CARD_REPORTED_LOST, Account, CallerFailure, LoginBudget,
                                  SpendingRecord, UnknownIdFailure, UTCDateTime)
 
@@ -331,16 +331,18 @@ class _Borrowed:
 
     def __exit__(self, kind, exc, tb):
         if self.commit:
-            if self.conn.in_transaction():
-                if kind is None:
-                    self.conn.commit()
-                else:
-                    self.conn.rollback()
-                self.conn.begin()   # the owner's next statements are in a transaction again, as before
-            elif driver_in_transaction(self.conn):   # statements on the cursor, no SQLAlchemy transaction
-                dbapi = self.conn.connection.dbapi_connection
-                dbapi.commit() if kind is None else dbapi.rollback()
+            _end_transaction(self.conn, commit=kind is None)
         return False
+
+
+def _end_transaction(conn, commit: bool) -> None:
+    """Commit (or roll back) what is open on a borrowed connection: SQLAlchemy's transaction or the
+    driver's own (statements on the cursor); SQLAlchemy's is begun again, so the owner's next
+    statements are in a transaction again, as before."""
+    began = conn.in_transaction()
+    (commit_open if commit else rollback_open)(conn)
+    if began:
+        conn.begin()
 
 
 class AccountService:
@@ -482,13 +484,8 @@ class AccountService:
 
     def _end_read(self) -> None:
         """On a borrowed connection: end the reads' transaction (before a slow password check)."""
-        if self._conn is None:
-            return
-        if self._conn.in_transaction():
-            self._conn.commit()
-            self._conn.begin()
-        elif driver_in_transaction(self._conn):
-            self._conn.connection.dbapi_connection.commit()
+        if self._conn is not None:
+            _end_transaction(self._conn, commit=True)
 
     def _read(self, stmt, **params) -> list[tuple]:
         """Rows (named tuples, in the statement's column order) of a prebuilt Core ``stmt``

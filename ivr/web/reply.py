@@ -32,17 +32,9 @@ LAST_RESORT_TWIML = (
 )
 
 
-def _absolute(path: str) -> str:
-    return _join(current_app.config.get("PUBLIC_URL"), path)
-
-
 def _join(base: str | None, path: str) -> str:
+    """``path`` made absolute under ``IVR_PUBLIC_URL`` when one is set."""
     return urljoin(base.rstrip("/") + "/", path.lstrip("/")) if base else path
-
-
-def _url(endpoint: str) -> str:
-    """``_absolute(url_for(endpoint))`` for this request's mount point (see :func:`renderer`)."""
-    return renderer().url(endpoint)
 
 
 RENDERERS_KEPT = 64   # mount points come from the request (X-Forwarded-Prefix): stay bounded
@@ -85,6 +77,7 @@ def _make_renderer(app, mode, script_root, public, voices, say_languages, librar
         path = library.audio_path(speak.language, speak.prompt, speak.text, dynamic=speak.dynamic, render=render)
         return _join(public, path) if path else None
 
+    # Without an audio service every prompt is a <Say>: a document depends on the reply alone.
     return Renderer(url=url, voices=voices, mode=mode, audio=audio if library is not None else None,
                     say_languages=say_languages, reuse_for=library.recheck if library is not None else 60.0)
 
